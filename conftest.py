@@ -1,0 +1,8 @@
+"""Root pytest configuration: make this checkout importable as ansible_collections.computenest.mlflow."""
+import os
+import sys
+
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+_COLLECTIONS = os.path.join(_ROOT, ".cache", "collections")
+if _COLLECTIONS not in sys.path:
+    sys.path.insert(0, _COLLECTIONS)
