@@ -52,6 +52,5 @@ rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 echo "[build-image] importing as $MLFLOW_TEST_IMAGE"
 tar -C "$rootfs" -c . | docker import \
   --change 'ENV container=docker' \
-  --change 'STOPSIGNAL SIGRTMIN+3' \
   --change 'CMD ["/lib/systemd/systemd"]' - "$MLFLOW_TEST_IMAGE" >/dev/null
 echo "[build-image] done"
