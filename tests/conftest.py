@@ -103,7 +103,7 @@ def _parse_recap(stdout):
             in_recap = True
             continue
         if in_recap and ":" in line and "=" in line:
-            host, _, counters = line.partition(":")
+            host, _sep, counters = line.partition(":")
             recap[host.strip()] = {
                 k: int(v) for k, v in (item.split("=") for item in counters.split()) if v.isdigit()
             }
