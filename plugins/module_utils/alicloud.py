@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import hashlib
 import importlib
+import ipaddress
 import json
 import logging
 import os
@@ -108,6 +109,10 @@ class AlicloudError(Exception):
 
 class AlicloudConfigError(AlicloudError):
     """Missing or inconsistent configuration (credentials, region, endpoint, unknown API): found before any call."""
+
+
+class AlicloudParameterError(AlicloudConfigError):
+    """Bad module input, named by its option and the rule it breaks; raised before any API call."""
 
 
 class AlicloudApiError(AlicloudError):
@@ -400,6 +405,106 @@ def tags_to_dict(tags):
 
 
 # --------------------------------------------------------------------------------------------------------------------
+# Input validation shared by the modules: every check runs before the first API call.
+
+def validate_name(value, option, min_length=2, max_length=128, extra_chars=''):
+    """Alibaba Cloud resource names: min-max characters, start with a letter, then letters, digits, '_', '-', '.'."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not min_length <= len(value) <= max_length:
+        raise AlicloudParameterError('%s must be %d to %d characters long, got %r' % (option, min_length, max_length,
+                                                                                  value))
+    if value.lower().startswith(('http://', 'https://')):
+        raise AlicloudParameterError('%s must not start with http:// or https://, got %r' % (option, value))
+    allowed = '._-' + extra_chars
+    if not (value[0].isalpha() and all(ch.isalnum() or ch in allowed for ch in value)):
+        raise AlicloudParameterError(
+            '%s must start with a letter and contain only letters, digits and %s, got %r'
+            % (option, ' '.join("'%s'" % ch for ch in allowed), value))
+    return value
+
+
+def validate_description(value, option='description'):
+    if value is None or value == '':
+        return value
+    if len(value) > 256 or (len(value) < 2):
+        raise AlicloudParameterError('%s must be 2 to 256 characters long' % option)
+    if value.lower().startswith(('http://', 'https://')):
+        raise AlicloudParameterError('%s must not start with http:// or https://' % option)
+    return value
+
+
+def validate_cidr(value, option, min_prefix=0, max_prefix=32, private=False):
+    """A canonical IPv4 network (no host bits) with a prefix length in [min_prefix, max_prefix]."""
+    if value is None:
+        return None
+    try:
+        network = ipaddress.IPv4Network(str(value).strip(), strict=True)
+    except (ValueError, ipaddress.AddressValueError, ipaddress.NetmaskValueError) as exc:
+        raise AlicloudParameterError('%s must be an IPv4 CIDR block like 10.0.0.0/16 without host bits, got %r (%s)'
+                                     % (option, value, exc))
+    if '/' not in str(value):
+        raise AlicloudParameterError('%s must carry a prefix length, like %s/32, got %r' % (option, value, value))
+    if not min_prefix <= network.prefixlen <= max_prefix:
+        raise AlicloudParameterError('%s must have a prefix length from /%d to /%d, got %r'
+                                     % (option, min_prefix, max_prefix, value))
+    if private and not any(network.subnet_of(ipaddress.IPv4Network(block)) for block in
+                           ('10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16')):
+        raise AlicloudParameterError('%s must lie in 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, got %r'
+                                     % (option, value))
+    return str(network)
+
+
+def validate_tags(tags, option='tags'):
+    """At most 20 tags; keys 1-128 and values 0-128 characters; no aliyun/acs: prefix and no http(s)://."""
+    if not tags:
+        return {}
+    if len(tags) > 20:
+        raise AlicloudParameterError('%s may hold at most 20 tags, got %d' % (option, len(tags)))
+    result = {}
+    for key, value in tags.items():
+        key = str(key)
+        value = '' if value is None else str(value)
+        if not 1 <= len(key) <= 128 or len(value) > 128:
+            raise AlicloudParameterError('%s: key %r must be 1-128 characters and its value at most 128' % (option,
+                                                                                                         key))
+        for text, what in ((key, 'key'), (value, 'value')):
+            if text.lower().startswith(('aliyun', 'acs:')) or 'http://' in text or 'https://' in text:
+                raise AlicloudParameterError('%s: tag %s %r must not start with aliyun or acs: nor contain http(s)://'
+                                             % (option, what, text))
+        result[key] = value
+    return result
+
+
+def validate_zone_in_region(zone_id, region, option='zone_id'):
+    """Zone IDs are '<region>-<letter(s)>': a zone of another region is caught without asking the API."""
+    if zone_id is None:
+        return None
+    if not re.match(r'^[a-z0-9-]+-[a-z0-9]+$', zone_id):
+        raise AlicloudParameterError('%s %r is not a zone ID like cn-hangzhou-h' % (option, zone_id))
+    if not zone_id.startswith(region + '-') or '-' in zone_id[len(region) + 1:]:
+        raise AlicloudParameterError('%s %r is not a zone of region %s (zone IDs of that region look like %s-h)'
+                                     % (option, zone_id, region, region))
+    return zone_id
+
+
+def tag_changes(current, desired, purge):
+    """(tags to set, tag keys to remove) to go from current to desired."""
+    current = current or {}
+    desired = desired or {}
+    to_set = dict((k, v) for k, v in desired.items() if current.get(k) != v)
+    to_remove = sorted(k for k in current if k not in desired) if purge else []
+    return to_set, to_remove
+
+
+_SECRET_PARAMS = ('Password', 'AccountPassword', 'SecretKey')
+
+
+def mask_secret_params(params):
+    return dict((k, '********' if k in _SECRET_PARAMS and v is not None else v) for k, v in (params or {}).items())
+
+
+# --------------------------------------------------------------------------------------------------------------------
 # The client
 
 
@@ -648,6 +753,8 @@ class AlicloudModule(AnsibleModule):
         spec.update(argument_spec or {})
         super(AlicloudModule, self).__init__(argument_spec=spec, **kwargs)
         self._alicloud_client = None
+        # Every mutating call made, or in check mode that would be made: the honest report of what the module does.
+        self.api_calls = []
         if not HAS_CORE_SDK:
             self.fail_json(msg=missing_required_lib('aliyun-python-sdk-core'), exception=CORE_SDK_IMPORT_ERROR)
         # The legacy SDK logs every error response at ERROR level to stderr; our own messages say it better.
@@ -680,3 +787,31 @@ class AlicloudModule(AnsibleModule):
             return function(*args, **kwargs)
         except AlicloudError as error:
             self.fail_alicloud(error)
+
+    def mutate(self, product, action, params):
+        """A call that changes something: recorded in api_calls; in check mode recorded only, returns None."""
+        self.api_calls.append(dict(product=product, action=action, params=mask_secret_params(params)))
+        if self.check_mode:
+            return None
+        return self.client.call(product, action, params)
+
+    def sync_tags(self, product, resource_type, resource_id, current, desired, purge):
+        """TagResources / UntagResources so the resource carries the desired tags; True when something changed."""
+        to_set, to_remove = tag_changes(current, desired, purge)
+        if to_set:
+            params = dict(flatten_tags(to_set), ResourceType=resource_type, RegionId=self.region)
+            params['ResourceId.1'] = resource_id
+            self.mutate(product, 'TagResources', params)
+        if to_remove:
+            params = dict(('TagKey.%d' % index, key) for index, key in enumerate(to_remove, 1))
+            params.update(ResourceType=resource_type, RegionId=self.region)
+            params['ResourceId.1'] = resource_id
+            # ECS spells it UntagResources, VPC UnTagResources.
+            self.mutate(product, 'UntagResources' if product == 'ecs' else 'UnTagResources', params)
+        return bool(to_set or to_remove)
+
+    def finish(self, changed, diff_before=None, diff_after=None, **result):
+        """exit_json with changed, api_calls and, when diff mode is on, the before/after views."""
+        if self._diff:
+            result['diff'] = dict(before=diff_before or {}, after=diff_after or {})
+        self.exit_json(changed=changed, api_calls=self.api_calls, **result)
