@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian 12 machine (root) to a ready environment for the demo and the test suite:
-#   1. OS packages: Docker engine, debootstrap, rsync
+#   1. OS packages: Docker engine, debootstrap, rsync, sshpass
 #   2. the Docker engine, started if it is not answering
 #   3. the controller virtualenv (.venv) with requirements-test.txt and the local Alibaba Cloud emulator
 #   4. the local Debian 12 systemd image, built once from debootstrap and cached
@@ -28,6 +28,8 @@ install_os_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io containerd runc iptables)
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+  # Ansible hands a password to ssh through sshpass (on a pipe, never in argv) for the first login to a new ECS host.
+  command -v sshpass >/dev/null 2>&1 || missing+=(sshpass)
   if [ ${#missing[@]} -eq 0 ]; then
     log "OS packages present"
     return
