@@ -6,3 +6,6 @@ _ROOT = os.path.dirname(os.path.abspath(__file__))
 _COLLECTIONS = os.path.join(_ROOT, ".cache", "collections")
 if _COLLECTIONS not in sys.path:
     sys.path.insert(0, _COLLECTIONS)
+
+# The local Alibaba Cloud emulator's fixtures (alicloud_emulator, alicloud_emulator_factory) for every test.
+pytest_plugins = ["alicloud_emulator.pytest_plugin"]

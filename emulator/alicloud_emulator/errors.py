@@ -1,0 +1,31 @@
+"""API errors in the shape Alibaba Cloud returns them: an HTTP status, a Code and a Message."""
+
+
+class ApiError(Exception):
+    """An error answer. ``headers`` lets throttling add ``x-acs-retry-after``."""
+
+    def __init__(self, code, message, status=400, headers=None):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+def missing_parameter(name):
+    return ApiError(
+        "MissingParameter",
+        f'The input parameter "{name}" that is mandatory for processing this request is not supplied.',
+    )
+
+
+def invalid_parameter(name, reason=None, code="InvalidParameter"):
+    message = f'The specified parameter "{name}" is not valid.'
+    if reason:
+        message = f"{message} {reason}"
+    return ApiError(code, message)
+
+
+def not_found(code, what):
+    """The ECS and VPC style of a missing resource: 404 with ``InvalidXxxId.NotFound``."""
+    return ApiError(code, f"The specified {what} does not exist.", status=404)
