@@ -501,7 +501,7 @@ _SECRET_PARAMS = ('Password', 'AccountPassword', 'SecretKey')
 
 
 def mask_secret_params(params):
-    return dict((k, '********' if k in _SECRET_PARAMS and v is not None else v) for k, v in (params or {}).items())
+    return dict((k, '********' if k in _SECRET_PARAMS else v) for k, v in (params or {}).items() if v is not None)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -794,6 +794,40 @@ class AlicloudModule(AnsibleModule):
         if self.check_mode:
             return None
         return self.client.call(product, action, params)
+
+    def create_with_client_token(self, product, action, request, identity, extract_id, lookup, grace=8.0,
+                                 generations=4):
+        """Create once per identity, safe against lost replies and against tokens the cloud still remembers.
+
+        The ClientToken is client_token(*identity), so a retried create returns the first resource.  A token also
+        outlives the resource it made: after a delete, the same token answers with the deleted ID.  When lookup(id)
+        still finds nothing after `grace` seconds, the next token of the deterministic sequence
+        client_token(*identity, 'generation', n) is used.  Returns (id, resource found), or (None, None) in check
+        mode.
+        """
+        for generation in range(generations):
+            parts = list(identity) + (['generation', generation] if generation else [])
+            try:
+                reply = self.mutate(product, action, dict(request, ClientToken=client_token(*parts)))
+            except AlicloudApiError as error:
+                # The token made an earlier resource with parameters that differ only in what is not identity
+                # (a password, a description): that resource is gone or it would have been found; use the next one.
+                if error.code == 'IdempotentParameterMismatch':
+                    continue
+                raise
+            if reply is None:
+                return None, None
+            resource_id = extract_id(reply)
+            try:
+                found = wait_until(lambda: lookup(resource_id), lambda found: found is not None, timeout=grace,
+                                   delay=0.5, max_delay=2.0, describe=lambda found: 'not found',
+                                   what='%s %s' % (action, resource_id))
+            except AlicloudWaitError:
+                continue
+            return resource_id, found
+        raise AlicloudApiError('StaleClientToken', '%s kept answering with resources that do not exist or with '
+                               'IdempotentParameterMismatch, %d tokens tried' % (action, generations),
+                               product=product, action=action)
 
     def sync_tags(self, product, resource_type, resource_id, current, desired, purge):
         """TagResources / UntagResources so the resource carries the desired tags; True when something changed."""

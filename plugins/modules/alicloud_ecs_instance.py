@@ -257,7 +257,7 @@ import json
 import re
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
-    AlicloudApiError, AlicloudModule, AlicloudParameterError, client_token, flatten_tags, tags_to_dict,
+    AlicloudApiError, AlicloudModule, AlicloudParameterError, flatten_tags, tags_to_dict,
     validate_description, validate_name, validate_tags, validate_zone_in_region, wait_until,
 )
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_ecs import describe_instance
@@ -380,26 +380,30 @@ def create(module, params):
         'InternetMaxBandwidthOut': params['internet_max_bandwidth_out'] or 0,
         'InternetChargeType': params['internet_charge_type'] if params['internet_max_bandwidth_out'] else None,
         'SystemDisk.Category': params['system_disk_category'], 'SystemDisk.Size': params['system_disk_size'],
-        'Amount': 1, 'ClientToken': client_token('ecs-instance', *identity),
+        'Amount': 1,
     }
     request.update(flatten_tags(params['tags']))
     request = dict((k, v) for k, v in request.items() if v is not None)
-    reply = module.mutate('ecs', 'RunInstances', request)
-    if reply is None:
+
+    def single_id(reply):
+        ids = (reply.get('InstanceIdSets') or {}).get('InstanceIdSet') or []
+        if len(ids) != 1:
+            raise AlicloudApiError('UnexpectedReply', 'RunInstances returned %d instance IDs: %s' % (len(ids), ids),
+                                   request_id=reply.get('RequestId'), product='ecs', action='RunInstances')
+        return ids[0]
+
+    instance_id, found = module.create_with_client_token('ecs', 'RunInstances', request, ['ecs-instance'] + identity,
+                                                         single_id, lambda i: get_instance(module, i))
+    if instance_id is None:
         return dict(id=None, instance_id=None, name=params['name'], status='Running',
                     instance_type=params['instance_type'], image_id=params['image_id'], zone_id=params['zone_id'],
                     vpc_id=None, vswitch_id=params['vswitch_id'], security_group_ids=[params['security_group_id']],
                     private_ip='', public_ip='', private_ip_addresses=[], public_ip_addresses=[],
                     internet_max_bandwidth_out=params['internet_max_bandwidth_out'] or 0,
                     key_pair_name=params['key_pair_name'] or '', tags=params['tags'], creation_time=None)
-    ids = (reply.get('InstanceIdSets') or {}).get('InstanceIdSet') or []
-    if len(ids) != 1:
-        raise AlicloudApiError('UnexpectedReply', 'RunInstances returned %d instance IDs: %s' % (len(ids), ids),
-                               request_id=reply.get('RequestId'), product='ecs', action='RunInstances')
     if not params['wait']:
-        found = get_instance(module, ids[0])
-        return describe_instance(found) if found else dict(id=ids[0], instance_id=ids[0], name=params['name'])
-    instance = describe_instance(wait_status(module, ids[0], ('Running',), params['wait_timeout']))
+        return describe_instance(found)
+    instance = describe_instance(wait_status(module, instance_id, ('Running',), params['wait_timeout']))
     if ensure_public_ip(module, params, instance):
         instance = describe_instance(get_instance(module, instance['id'])) if not instance['public_ip'] else instance
     return instance

@@ -192,7 +192,7 @@ api_calls:
 import re
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
-    AlicloudApiError, AlicloudModule, AlicloudParameterError, AlicloudWaitError, client_token, flatten_tags, tags_to_dict,
+    AlicloudApiError, AlicloudModule, AlicloudParameterError, AlicloudWaitError, flatten_tags, tags_to_dict,
     validate_cidr, validate_description, validate_name, validate_tags, wait_until,
 )
 
@@ -362,12 +362,13 @@ def create(module, params):
     request = {
         'RegionId': module.region, 'VpcId': params['vpc_id'], 'SecurityGroupName': params['name'],
         'Description': params['description'], 'SecurityGroupType': params['security_group_type'],
-        'ClientToken': client_token('security-group', module.region, params['vpc_id'], params['name'],
-                                    params['security_group_type'], params['tags']),
     }
     request.update(flatten_tags(params['tags']))
-    reply = module.mutate('ecs', 'CreateSecurityGroup', request)
-    group_id = reply['SecurityGroupId'] if reply else None
+    identity = ['security-group', module.region, params['vpc_id'], params['name'], params['security_group_type'],
+                params['tags']]
+    group_id, dummy = module.create_with_client_token('ecs', 'CreateSecurityGroup', request, identity,
+                                                      lambda reply: reply['SecurityGroupId'],
+                                                      lambda i: get_group(module, i))
     if group_id:
         # A retried create can return a group made by an earlier attempt that already has some rules.
         rules = reconcile_rules(module, group_id, existing_rules(module, group_id), params)

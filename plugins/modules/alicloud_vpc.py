@@ -152,7 +152,7 @@ api_calls:
 '''
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
-    AlicloudApiError, AlicloudModule, AlicloudParameterError, client_token, flatten_tags, tags_to_dict,
+    AlicloudApiError, AlicloudModule, AlicloudParameterError, flatten_tags, tags_to_dict,
     validate_cidr, validate_description, validate_name, validate_tags, wait_until,
 )
 
@@ -217,20 +217,18 @@ def create(module, params):
     request = {
         'RegionId': module.region, 'VpcName': params['name'], 'CidrBlock': params['cidr_block'],
         'Description': params['description'],
-        'ClientToken': client_token('vpc', module.region, params['name'], params['cidr_block'], params['tags']),
     }
     request.update(flatten_tags(params['tags']))
-    planned = dict(id=None, vpc_id=None, name=params['name'], cidr_block=params['cidr_block'],
-                   description=params['description'] or '', status=None, vrouter_id=None, vswitch_ids=[],
-                   tags=params['tags'], region=module.region)
-    reply = module.mutate('vpc', 'CreateVpc', request)
-    if reply is None:
-        return planned
-    vpc_id = reply['VpcId']
+    identity = ['vpc', module.region, params['name'], params['cidr_block'], params['tags']]
+    vpc_id, found = module.create_with_client_token('vpc', 'CreateVpc', request, identity,
+                                                    lambda reply: reply['VpcId'], lambda i: get_vpc(module, i))
+    if vpc_id is None:
+        return dict(id=None, vpc_id=None, name=params['name'], cidr_block=params['cidr_block'],
+                    description=params['description'] or '', status=None, vrouter_id=None, vswitch_ids=[],
+                    tags=params['tags'], region=module.region)
     if params['wait']:
-        return describe_vpc(wait_available(module, vpc_id, params['wait_timeout']), module.region)
-    current = get_vpc(module, vpc_id)
-    return describe_vpc(current, module.region) if current else dict(planned, id=vpc_id, vpc_id=vpc_id)
+        found = wait_available(module, vpc_id, params['wait_timeout'])
+    return describe_vpc(found, module.region)
 
 
 def update(module, params, current):

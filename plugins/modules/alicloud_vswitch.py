@@ -161,7 +161,7 @@ api_calls:
 import ipaddress
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
-    AlicloudApiError, AlicloudModule, AlicloudParameterError, client_token, flatten_tags, tags_to_dict,
+    AlicloudApiError, AlicloudModule, AlicloudParameterError, flatten_tags, tags_to_dict,
     validate_cidr, validate_description, validate_name, validate_tags, validate_zone_in_region, wait_until,
 )
 
@@ -240,20 +240,16 @@ def create(module, params):
     request = {
         'RegionId': module.region, 'VpcId': params['vpc_id'], 'ZoneId': params['zone_id'],
         'CidrBlock': params['cidr_block'], 'VSwitchName': params['name'], 'Description': params['description'],
-        'ClientToken': client_token('vswitch', module.region, params['vpc_id'], params['name'], params['zone_id'],
-                                    params['cidr_block'], params['tags']),
     }
     request.update(flatten_tags(params['tags']))
-    planned = dict(id=None, vswitch_id=None, name=params['name'], vpc_id=params['vpc_id'], zone_id=params['zone_id'],
-                   cidr_block=params['cidr_block'], description=params['description'] or '', status=None,
-                   available_ip_address_count=None, tags=params['tags'])
-    if module.check_mode:
-        module.mutate('vpc', 'CreateVSwitch', request)
-        return planned
+    identity = ['vswitch', module.region, params['vpc_id'], params['name'], params['zone_id'], params['cidr_block'],
+                params['tags']]
 
     def attempt_create():
         try:
-            return module.mutate('vpc', 'CreateVSwitch', request)
+            return module.create_with_client_token('vpc', 'CreateVSwitch', request, identity,
+                                                   lambda reply: reply['VSwitchId'],
+                                                   lambda i: get_vswitch(module, i))
         except AlicloudApiError as error:
             # A VPC still Pending refuses new VSwitches for a moment; the same ClientToken keeps retries single.
             if error.code == 'IncorrectVpcStatus':
@@ -261,13 +257,17 @@ def create(module, params):
                 return None
             raise
 
-    reply = wait_until(attempt_create, lambda r: r is not None, timeout=params['wait_timeout'],
-                       describe=lambda r: 'IncorrectVpcStatus', what='VPC %s to accept a VSwitch' % params['vpc_id'])
-    vswitch_id = reply['VSwitchId']
+    if module.check_mode:
+        attempt_create()
+        return dict(id=None, vswitch_id=None, name=params['name'], vpc_id=params['vpc_id'], zone_id=params['zone_id'],
+                    cidr_block=params['cidr_block'], description=params['description'] or '', status=None,
+                    available_ip_address_count=None, tags=params['tags'])
+    vswitch_id, found = wait_until(attempt_create, lambda r: r is not None, timeout=params['wait_timeout'],
+                                   describe=lambda r: 'IncorrectVpcStatus',
+                                   what='VPC %s to accept a VSwitch' % params['vpc_id'])
     if params['wait']:
-        return describe_vswitch(wait_available(module, vswitch_id, params['wait_timeout']))
-    current = get_vswitch(module, vswitch_id)
-    return describe_vswitch(current) if current else dict(planned, id=vswitch_id, vswitch_id=vswitch_id)
+        found = wait_available(module, vswitch_id, params['wait_timeout'])
+    return describe_vswitch(found)
 
 
 def update(module, params, current):
