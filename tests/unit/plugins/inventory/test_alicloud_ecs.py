@@ -333,7 +333,7 @@ def test_all_regions_by_tag_running_only(tmp_path, fake_cloud, monkeypatch):
 
 
 def test_keyed_groups_groups_compose(tmp_path, fake_cloud):
-    inventory, _ = run_inventory(tmp_path, {
+    inventory, dummy_warnings = run_inventory(tmp_path, {
         "regions": ["cn-hangzhou", "cn-beijing"],
         "tags": {"Deployment": "d1"},
         "hostnames": ["instance_id"],
@@ -355,7 +355,7 @@ def test_keyed_groups_groups_compose(tmp_path, fake_cloud):
 
 
 def test_include_and_exclude_filters(tmp_path, fake_cloud):
-    inventory, _ = run_inventory(tmp_path, {
+    inventory, dummy_warnings = run_inventory(tmp_path, {
         "regions": ["cn-hangzhou"],
         "tags": {"Deployment": "d1"},
         "hostnames": ["instance_id"],
@@ -429,10 +429,10 @@ def test_cache_second_run_makes_no_call_and_query_changes_miss(tmp_path, fake_cl
     cache_dir = tmp_path / "cache"
     config = {"tags": {"Deployment": "d1"}, "cache": True, "cache_plugin": "ansible.builtin.jsonfile",
               "cache_connection": str(cache_dir), "cache_timeout": 600}
-    first, _ = run_inventory(tmp_path, config)
+    first, dummy_warnings = run_inventory(tmp_path, config)
     calls_after_first = len(fake_cloud.calls)
     assert calls_after_first > 0 and os.listdir(cache_dir)
-    second, _ = run_inventory(tmp_path, config)
+    second, dummy_warnings = run_inventory(tmp_path, config)
     assert len(fake_cloud.calls) == calls_after_first
     assert sorted(second.hosts) == sorted(first.hosts)
     assert second.get_host("47.0.0.1").vars == first.get_host("47.0.0.1").vars
