@@ -65,6 +65,7 @@ class CloudState:
             self.client_tokens = {}           # (product, action, region, token) -> (fingerprint, answer)
             self._events = []
             self._event_sequence = 0
+            self._applying_due = None
             self._random = random.Random(self.seed)
             self.touch()
 
@@ -94,7 +95,10 @@ class CloudState:
 
     # --- lifecycle scheduler -------------------------------------------------------------------------------------
     def schedule(self, duration_name, event_name, *args):
-        due = self.now() + DURATIONS[duration_name]
+        # A transition scheduled by another one starts when that one was due, not when it happened to be applied:
+        # a clock jump of 60 s takes a new instance all the way to Running.
+        start = self._applying_due if self._applying_due is not None else self.now()
+        due = start + DURATIONS[duration_name]
         self._event_sequence += 1
         heapq.heappush(self._events, (due, self._event_sequence, event_name, list(args)))
 
@@ -104,8 +108,12 @@ class CloudState:
             now = self.now()
             applied = False
             while self._events and self._events[0][0] <= now:
-                _, _, name, args = heapq.heappop(self._events)
-                EVENT_HANDLERS[name](self, *args)
+                due, _, name, args = heapq.heappop(self._events)
+                self._applying_due = due
+                try:
+                    EVENT_HANDLERS[name](self, *args)
+                finally:
+                    self._applying_due = None
                 applied = True
             if applied:
                 self.touch()
