@@ -8,7 +8,8 @@ whole mapping.
 
 Hooks run under the emulator's state lock, so they only reserve addresses and queue the slow Docker work on a
 per-resource worker (one thread each, so a resource's jobs run in API order). The Running hooks wait for that work,
-bounded by ``ready_timeout``, so that Running means "sshd answers" or "PostgreSQL accepts connections".
+bounded by ``hook_wait`` (they hold the emulator's lock), so that Running means "sshd answers" or "PostgreSQL accepts
+connections" whenever the containers come up in that time; ``is_ready`` lets an emulator gate the transition itself.
 
 Only the docker CLI is used (the emulator stays standard-library only). Secrets never reach process arguments:
 chpasswd and psql read them on stdin, and error text is redacted before it is logged.
@@ -26,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
@@ -185,14 +187,16 @@ class ContainerBackend(InstanceBackend):
     name = "containers"
 
     def __init__(self, ecs_image=None, rds_image=None, emulator_id=None, docker=None, ready_timeout=90.0,
-                 wait_in_hooks=True):
+                 wait_in_hooks=True, hook_wait=8.0):
         self.ecs_image = ecs_image or os.environ.get("MLFLOW_TEST_IMAGE") or DEFAULT_ECS_IMAGE
         self.rds_image = rds_image or os.environ.get("MLFLOW_RDS_IMAGE") or DEFAULT_RDS_IMAGE
         self.emulator_id = emulator_id or "e" + secrets.token_hex(4)
         self.docker = docker or Docker()
         self.ready_timeout = ready_timeout
         # With an emulator that asks is_ready() before a Running transition, the hooks need not block at all.
+        # Otherwise they wait, but less than the SDKs' 10 s read timeout: they hold the emulator's state lock.
         self.wait_in_hooks = wait_in_hooks
+        self.hook_wait = hook_wait
         self._network_lock = threading.Lock()
         self._networks = {}        # vswitch id or "public" -> _Network
         self._jobs_lock = threading.Lock()
@@ -384,7 +388,7 @@ class ContainerBackend(InstanceBackend):
         def create():
             self.docker("create", "--name", name, "--hostname", host_name, *self._labels(instance_id),
                         "--network", network.name, "--ip", address, *SYSTEMD_OPTIONS, self.ecs_image)
-            self.docker("cp", "-", f"{name}:/", stdin=self._login_files(public_key))
+            self.docker("cp", "-", f"{name}:/", stdin=self._login_files(public_key, host_name))
             self.docker("start", name)
             if password:
                 self._set_root_password(name, password)
@@ -405,8 +409,26 @@ class ContainerBackend(InstanceBackend):
         self._submit(instance.instance_id, "set the root password", lambda: self._set_root_password(name, password))
 
     @staticmethod
-    def _login_files(public_key):
-        """A tar stream for `docker cp -`: the sshd drop-in and, with a key pair, root's authorized_keys."""
+    def _host_keys(host_name):
+        """Fresh SSH host keys for one instance, made on the controller so that sshd finds them at its first start
+        (the image has none, and must not: every instance needs its own). Ed25519 and ECDSA: quick to make."""
+        keys = {}
+        if shutil.which("ssh-keygen") is None:
+            log.warning("container backend: no ssh-keygen on the controller; the image must make host keys itself")
+            return keys
+        with tempfile.TemporaryDirectory(prefix="emulator-hostkeys-") as directory:
+            for kind in ("ed25519", "ecdsa"):
+                path = os.path.join(directory, f"ssh_host_{kind}_key")
+                subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-C", f"root@{host_name}", "-f", path],
+                               check=True, capture_output=True, timeout=30)
+                for suffix, mode in (("", 0o600), (".pub", 0o644)):
+                    with open(path + suffix, "rb") as key_file:
+                        keys[f"etc/ssh/ssh_host_{kind}_key{suffix}"] = (key_file.read(), mode)
+        return keys
+
+    @classmethod
+    def _login_files(cls, public_key, host_name):
+        """A tar stream for `docker cp -`: host keys, the sshd drop-in and, with a key pair, root's authorized_keys."""
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w") as archive:
             def add(path, data, mode):
@@ -419,6 +441,8 @@ class ContainerBackend(InstanceBackend):
                 entry.type, entry.mode, entry.mtime = tarfile.DIRTYPE, mode, int(time.time())
                 archive.addfile(entry)
             add("etc/ssh/sshd_config.d/60-computenest-emulator.conf", SSHD_DROP_IN.encode(), 0o644)
+            for path, (data, mode) in cls._host_keys(host_name).items():
+                add(path, data, mode)
             if public_key:
                 add_directory("root/.ssh", 0o700)
                 add("root/.ssh/authorized_keys", public_key.strip().encode() + b"\n", 0o600)
@@ -469,14 +493,14 @@ class ContainerBackend(InstanceBackend):
                 self._wait_for_ssh(address)
         self._submit(instance.instance_id, "start the instance container", start)
         if self.wait_in_hooks:
-            self.wait(instance.instance_id)
+            self.wait(instance.instance_id, timeout=self.hook_wait)
 
     def on_instance_stopped(self, instance):
         name = self.container_name(instance.instance_id)
         self._submit(instance.instance_id, "stop the instance container",
                      lambda: self.docker("stop", "-t", "30", name))
         if self.wait_in_hooks:
-            self.wait(instance.instance_id)
+            self.wait(instance.instance_id, timeout=self.hook_wait)
 
     def on_instance_deleted(self, instance):
         self._remove_resource(instance.instance_id, instance.vswitch_id, instance.private_ip,
@@ -573,7 +597,7 @@ class ContainerBackend(InstanceBackend):
 
     def on_db_instance_running(self, db_instance):
         if self.wait_in_hooks:
-            self.wait(db_instance.db_instance_id)
+            self.wait(db_instance.db_instance_id, timeout=self.hook_wait)
 
     def on_account_created(self, db_instance, account_name, password, account_type):
         options = "LOGIN"
