@@ -287,8 +287,9 @@ def parse_endpoint(value, option='endpoint'):
     if match:
         scheme, text = match.group(1).lower(), match.group(2)
     text = text.rstrip('/')
-    if not re.match(r'^[A-Za-z0-9.-]+(:[0-9]{1,5})?$', text) and not re.match(r'^\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?$',
-                                                                             text):
+    host_port = r'^[A-Za-z0-9.-]+(:[0-9]{1,5})?$'
+    ipv6_port = r'^\[[0-9A-Fa-f:]+\](:[0-9]{1,5})?$'
+    if not re.match(host_port, text) and not re.match(ipv6_port, text):
         raise AlicloudConfigError('%s %r is not host[:port] or http(s)://host[:port]' % (option, value))
     return text, scheme
 
@@ -412,8 +413,8 @@ def validate_name(value, option, min_length=2, max_length=128, extra_chars=''):
     if value is None:
         return None
     if not isinstance(value, str) or not min_length <= len(value) <= max_length:
-        raise AlicloudParameterError('%s must be %d to %d characters long, got %r' % (option, min_length, max_length,
-                                                                                  value))
+        raise AlicloudParameterError('%s must be %d to %d characters long, got %r'
+                                     % (option, min_length, max_length, value))
     if value.lower().startswith(('http://', 'https://')):
         raise AlicloudParameterError('%s must not start with http:// or https://, got %r' % (option, value))
     allowed = '._-' + extra_chars
@@ -466,8 +467,8 @@ def validate_tags(tags, option='tags'):
         key = str(key)
         value = '' if value is None else str(value)
         if not 1 <= len(key) <= 128 or len(value) > 128:
-            raise AlicloudParameterError('%s: key %r must be 1-128 characters and its value at most 128' % (option,
-                                                                                                         key))
+            raise AlicloudParameterError('%s: key %r must be 1-128 characters and its value at most 128'
+                                         % (option, key))
         for text, what in ((key, 'key'), (value, 'value')):
             if text.lower().startswith(('aliyun', 'acs:')) or 'http://' in text or 'https://' in text:
                 raise AlicloudParameterError('%s: tag %s %r must not start with aliyun or acs: nor contain http(s)://'

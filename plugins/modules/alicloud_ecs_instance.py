@@ -24,7 +24,7 @@ description:
     with a message naming it. Tags are updated in place; a stopped instance is started.
   - With O(state=absent) the instance is stopped, then deleted; an instance already gone is success.
 author:
-  - computenest.mlflow contributors
+  - computenest.mlflow maintainers (@computenest)
 options:
   state:
     description:
@@ -133,6 +133,7 @@ attributes:
     description: Reports the API calls it would make in RV(api_calls) and makes none that change anything.
   diff_mode:
     support: full
+    description: Returns the attributes it manages before and after the change.
 '''
 
 EXAMPLES = r'''

@@ -15,7 +15,7 @@ description:
   - Returns the ECS instances of a region that match every given filter, read through every page of
     C(DescribeInstances).
 author:
-  - computenest.mlflow contributors
+  - computenest.mlflow maintainers (@computenest)
 options:
   instance_ids:
     description:
@@ -56,6 +56,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to compare.
 '''
 
 EXAMPLES = r'''

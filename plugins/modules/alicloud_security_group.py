@@ -19,7 +19,7 @@ description:
   - The create request carries a ClientToken derived from the VPC, name, type and tags.
   - Ingress rules whose source is another security group or a prefix list are never touched.
 author:
-  - computenest.mlflow contributors
+  - computenest.mlflow maintainers (@computenest)
 options:
   state:
     description:
@@ -117,6 +117,7 @@ attributes:
     description: Reports the API calls it would make in RV(api_calls) and makes none that change anything.
   diff_mode:
     support: full
+    description: Returns the attributes it manages before and after the change.
 '''
 
 EXAMPLES = r'''
@@ -394,8 +395,8 @@ def update(module, params, current):
     if params['description'] is not None and params['description'] != before['description']:
         changes['Description'] = after['description'] = params['description']
     if changes:
-        module.mutate('ecs', 'ModifySecurityGroupAttribute', dict(changes, SecurityGroupId=group_id,
-                                                                    RegionId=module.region))
+        request = dict(changes, SecurityGroupId=group_id, RegionId=module.region)
+        module.mutate('ecs', 'ModifySecurityGroupAttribute', request)
     tags_changed = False
     if params['tags'] or params['purge_tags']:
         tags_changed = module.sync_tags('ecs', 'securitygroup', group_id, before['tags'], params['tags'],

@@ -20,7 +20,7 @@ description:
   - The name, description and tags are changed in place. A different CIDR block cannot be changed in place and fails
     with a message saying so.
 author:
-  - computenest.mlflow contributors
+  - computenest.mlflow maintainers (@computenest)
 options:
   state:
     description:
@@ -75,6 +75,7 @@ attributes:
     description: Reports the API calls it would make in RV(api_calls) and makes none that change anything.
   diff_mode:
     support: full
+    description: Returns the attributes it manages before and after the change.
 notes:
   - Supports C(check_mode) and C(diff).
 '''

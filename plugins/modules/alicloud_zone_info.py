@@ -16,7 +16,7 @@ description:
   - With O(zone_id), checks that the zone belongs to the region and fails naming the zones that do when it does not;
     use it to validate input before creating anything.
 author:
-  - computenest.mlflow contributors
+  - computenest.mlflow maintainers (@computenest)
 options:
   zone_id:
     description:
@@ -30,6 +30,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is nothing to compare.
 '''
 
 EXAMPLES = r'''
