@@ -251,6 +251,13 @@ class ContainerBackend(InstanceBackend):
         if worker is not None:
             worker.shutdown(wait=False)
 
+    def _live(self, *args, **kwargs):
+        """A docker command that makes or starts something: refused once close() began, so that a job still running
+        then cannot bring back what the clean-up removed."""
+        if self._closed:
+            raise DockerError("the emulator is stopping")
+        return self.docker(*args, **kwargs)
+
     def wait(self, resource_id, timeout=None):
         """Wait until the resource's queued Docker work is done; True when it all succeeded."""
         with self._jobs_lock:
@@ -386,10 +393,10 @@ class ContainerBackend(InstanceBackend):
                                                      (("password", password), ("key", public_key)) if given)
 
         def create():
-            self.docker("create", "--name", name, "--hostname", host_name, *self._labels(instance_id),
-                        "--network", network.name, "--ip", address, *SYSTEMD_OPTIONS, self.ecs_image)
-            self.docker("cp", "-", f"{name}:/", stdin=self._login_files(public_key, host_name))
-            self.docker("start", name)
+            self._live("create", "--name", name, "--hostname", host_name, *self._labels(instance_id),
+                       "--network", network.name, "--ip", address, *SYSTEMD_OPTIONS, self.ecs_image)
+            self._live("cp", "-", f"{name}:/", stdin=self._login_files(public_key, host_name))
+            self._live("start", name)
             if password:
                 self._set_root_password(name, password)
             self._wait_for_ssh(address)
@@ -473,7 +480,7 @@ class ContainerBackend(InstanceBackend):
         name = self.container_name(instance.instance_id)
 
         def connect():
-            self.docker("network", "connect", "--ip", address, network.name, name)
+            self._live("network", "connect", "--ip", address, network.name, name)
             if self._running(name):
                 self._wait_for_ssh(address)
         self._submit(instance.instance_id, "connect the public address", connect)
@@ -488,7 +495,7 @@ class ContainerBackend(InstanceBackend):
         addresses = [a for a in (instance.private_ip, instance.public_ip) if a]
 
         def start():
-            self.docker("start", name)  # a no-op on first boot, where create() started it
+            self._live("start", name)  # a no-op on first boot, where create() started it
             for address in addresses:
                 self._wait_for_ssh(address)
         self._submit(instance.instance_id, "start the instance container", start)
@@ -538,8 +545,8 @@ class ContainerBackend(InstanceBackend):
 
         def create():
             # The alias makes the connection string resolve, by Docker's DNS, inside every container on the network.
-            self.docker("run", "--detach", "--name", name, "--hostname", db_id, *self._labels(db_id),
-                        "--network", network.name, "--ip", address, "--network-alias", alias, self.rds_image)
+            self._live("run", "--detach", "--name", name, "--hostname", db_id, *self._labels(db_id),
+                       "--network", network.name, "--ip", address, "--network-alias", alias, self.rds_image)
             self._wait_for_postgres(name)
             self._write_pg_hba(name, hba)
             self._psql(name, f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "

@@ -63,6 +63,7 @@ class CloudState:
             self.vswitch_members = {}         # vswitch id -> set of instance and RDS instance ids in it
             self.security_group_members = {}  # security group id -> set of instance ids
             self.client_tokens = {}           # (product, action, region, token) -> (fingerprint, answer)
+            self.render_cache = {}            # instance id -> (version key, DescribeInstances entry)
             self._events = []
             self._event_sequence = 0
             self._applying_due = None
@@ -131,6 +132,7 @@ class CloudState:
 
     def remove_instance(self, instance):
         self.instances.pop(instance.instance_id, None)
+        self.render_cache.pop(instance.instance_id, None)
         self.instances_by_region.get(instance.region_id, {}).pop(instance.instance_id, None)
         self.vswitch_members.get(instance.vswitch_id, set()).discard(instance.instance_id)
         for group_id in instance.security_group_ids:

@@ -13,13 +13,15 @@ DEBIAN_IMAGE = "debian_12_9_x64_20G_alibase_20250117.vhd"
 FROZEN_CLOCK_SPEED = 1e-9
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch):
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only():
     """Both SDKs would send loopback traffic through a proxy; the Tea credential chain would try the metadata
-    address."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+    address. Session scope, so that module-scoped emulators are covered too."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in PROXY_VARIABLES:
+            patch.delenv(name, raising=False)
+        patch.setenv("ALIBABA_CLOUD_ECS_METADATA_DISABLED", "true")
+        yield
 
 
 def request_class(product, action):

@@ -87,8 +87,11 @@ def container_backend():
 
 @pytest.fixture
 def alicloud_emulator(alicloud_emulator_factory, container_backend):
-    """Overrides the plugin's fixture, so conftest's ``api`` and ``rds`` clients talk to a container-backed cloud."""
-    return alicloud_emulator_factory(backend=container_backend)
+    """Overrides the plugin's fixture, so conftest's ``api`` and ``rds`` clients talk to a container-backed cloud.
+    Stopped here (again by the factory: harmless), before container_backend's clean-up runs."""
+    emulator = alicloud_emulator_factory(backend=container_backend)
+    yield emulator
+    emulator.stop()
 
 
 @pytest.fixture

@@ -458,7 +458,19 @@ def run_instances(ctx):
     return ctx.idempotent(region_id, create)
 
 
-def describe_instance(instance):
+def describe_instance(instance, cache=None):
+    """The DescribeInstances entry. ``cache`` (instance id -> (version key, entry)) saves rebuilding unchanged
+    entries: inventories page through thousands of instances and most of them do not change between calls."""
+    if cache is not None:
+        key = (instance.status, instance.name, instance.description, instance.host_name, instance.public_ip,
+               instance.start_time, instance.internet_max_bandwidth_out, tuple(instance.tags.items()),
+               tuple(instance.security_group_ids))
+        cached = cache.get(instance.instance_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        answer = describe_instance(instance)
+        cache[instance.instance_id] = (key, answer)
+        return answer
     answer = {
         "InstanceId": instance.instance_id, "InstanceName": instance.name, "Description": instance.description,
         "HostName": instance.host_name, "Status": instance.status, "InstanceType": instance.instance_type,
@@ -555,7 +567,7 @@ def describe_instances(ctx):
     else:
         page, answer["PageNumber"], answer["PageSize"] = page_by_number(params, candidates, max_size=100)
         answer["NextToken"] = ""
-    answer["Instances"] = {"Instance": [describe_instance(instance) for instance in page]}
+    answer["Instances"] = {"Instance": [describe_instance(instance, state.render_cache) for instance in page]}
     return answer
 
 
