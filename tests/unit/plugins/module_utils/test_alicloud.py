@@ -544,3 +544,63 @@ def test_connection_refused_is_retried_then_reported(product):
         client.call(product, action, {})
     assert info.value.connection_error
     assert client.call_counts[(product, action)] == 3 and len(sleeps) == 2
+
+
+# ---------------------------------------------------------------------------------------------------- create tokens
+
+class TokenModule(object):
+    """mutate() answers from a script; create_with_client_token is the real method."""
+
+    create_with_client_token = alicloud.AlicloudModule.create_with_client_token
+
+    def __init__(self, replies, check_mode=False):
+        self.replies = list(replies)
+        self.check_mode = check_mode
+        self.tokens = []
+
+    def mutate(self, product, action, params):
+        self.tokens.append(params['ClientToken'])
+        if self.check_mode:
+            return None
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+def test_create_token_is_the_identity_token_when_the_resource_appears():
+    module = TokenModule([{'VpcId': 'vpc-new'}])
+    found = module.create_with_client_token('vpc', 'CreateVpc', {'VpcName': 'n'}, ['vpc', 'n'],
+                                            lambda r: r['VpcId'], lambda i: {'VpcId': i}, grace=0.05)
+    assert found == ('vpc-new', {'VpcId': 'vpc-new'})
+    assert module.tokens == [client_token('vpc', 'n')]
+
+
+def test_create_token_moves_to_the_next_generation_for_a_deleted_resource_or_a_mismatch():
+    mismatch = AlicloudApiError('IdempotentParameterMismatch', 'differs', http_status=400)
+    module = TokenModule([{'VpcId': 'vpc-deleted'}, mismatch, {'VpcId': 'vpc-new'}])
+    live = {'vpc-new': {'VpcId': 'vpc-new'}}
+    found = module.create_with_client_token('vpc', 'CreateVpc', {}, ['vpc', 'n'], lambda r: r['VpcId'], live.get,
+                                            grace=0.05)
+    assert found[0] == 'vpc-new'
+    assert module.tokens == [client_token('vpc', 'n'), client_token('vpc', 'n', 'generation', 1),
+                             client_token('vpc', 'n', 'generation', 2)]
+    assert len(set(module.tokens)) == 3
+
+
+def test_create_token_gives_up_after_the_generations():
+    module = TokenModule([{'VpcId': 'ghost'}] * 3)
+    with pytest.raises(AlicloudApiError, match='StaleClientToken'):
+        module.create_with_client_token('vpc', 'CreateVpc', {}, ['x'], lambda r: r['VpcId'], lambda i: None,
+                                        grace=0.01, generations=3)
+    assert len(module.tokens) == 3
+
+
+def test_create_token_other_errors_propagate_and_check_mode_calls_nothing():
+    module = TokenModule([AlicloudApiError('QuotaExceeded.Vpc', 'too many', http_status=400)])
+    with pytest.raises(AlicloudApiError, match='QuotaExceeded'):
+        module.create_with_client_token('vpc', 'CreateVpc', {}, ['x'], lambda r: r['VpcId'], lambda i: None)
+    assert len(module.tokens) == 1
+    module = TokenModule([], check_mode=True)
+    assert module.create_with_client_token('vpc', 'CreateVpc', {}, ['x'], lambda r: r['VpcId'],
+                                           lambda i: None) == (None, None)
