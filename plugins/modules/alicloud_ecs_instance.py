@@ -364,11 +364,38 @@ def ensure_public_ip(module, params, instance):
     return True
 
 
+def check_network(module, params):
+    """Read-only checks that turn the API's terse mismatch errors into messages naming the option."""
+    vswitches = module.client.paginate('vpc', 'DescribeVSwitches',
+                                       {'RegionId': module.region, 'VSwitchId': params['vswitch_id']},
+                                       'VSwitches.VSwitch')
+    vswitch = next((v for v in vswitches if v.get('VSwitchId') == params['vswitch_id']), None)
+    if vswitch is None:
+        raise AlicloudParameterError('vswitch_id %s does not exist in region %s' % (params['vswitch_id'],
+                                                                                    module.region))
+    if params['zone_id'] and params['zone_id'] != vswitch.get('ZoneId'):
+        raise AlicloudParameterError('zone_id %s is not the zone of VSwitch %s (%s); leave zone_id out or give %s'
+                                     % (params['zone_id'], params['vswitch_id'], vswitch.get('ZoneId'),
+                                        vswitch.get('ZoneId')))
+    groups = module.client.paginate('ecs', 'DescribeSecurityGroups',
+                                    {'RegionId': module.region, 'SecurityGroupId': params['security_group_id']},
+                                    'SecurityGroups.SecurityGroup', page_size=50)
+    group = next((g for g in groups if g.get('SecurityGroupId') == params['security_group_id']), None)
+    if group is None:
+        raise AlicloudParameterError('security_group_id %s does not exist in region %s'
+                                     % (params['security_group_id'], module.region))
+    if group.get('VpcId') != vswitch.get('VpcId'):
+        raise AlicloudParameterError('security_group_id %s is in VPC %s but vswitch_id %s is in VPC %s; both must be '
+                                     'in the same VPC' % (params['security_group_id'], group.get('VpcId'),
+                                                          params['vswitch_id'], vswitch.get('VpcId')))
+
+
 def create(module, params):
     missing = [o for o in ('image_id', 'instance_type', 'vswitch_id', 'security_group_id') if not params[o]]
     if missing:
         raise AlicloudParameterError('%s required to create instance %r' % (
             ' and '.join(missing) + (' are' if len(missing) > 1 else ' is'), params['name']))
+    check_network(module, params)
     identity = [module.region, params['name'], params['tags'], params['image_id'], params['instance_type'],
                 params['vswitch_id'], params['zone_id'], params['security_group_id'], params['system_disk_category'],
                 params['system_disk_size'], params['internet_max_bandwidth_out'] or 0, params['key_pair_name']]

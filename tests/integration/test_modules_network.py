@@ -273,6 +273,16 @@ def test_ecs_instance_lifecycle(cloud):
     assert not again.changed and again['instance']['id'] == instance['id']
     assert mutations(cloud.emulator, mark) == []
 
+    mark = cloud.mark()
+    wrong_zone = cloud.run('alicloud_ecs_instance', dict(args, name='other', zone_id='cn-hangzhou-i'))
+    assert wrong_zone.failed and 'zone_id cn-hangzhou-i is not the zone of VSwitch' in wrong_zone['msg']
+    other_vpc = ok(cloud.run('alicloud_vpc', {'name': 'other', 'cidr_block': '10.0.0.0/16'}))['vpc']
+    foreign = ok(cloud.run('alicloud_security_group', {'name': 'foreign', 'vpc_id': other_vpc['id']}))
+    mixed = cloud.run('alicloud_ecs_instance', dict(args, name='other',
+                                                    security_group_id=foreign['security_group']['id']))
+    assert mixed.failed and 'must be in the same VPC' in mixed['msg']
+    assert 'RunInstances' not in mutations(cloud.emulator, mark)
+
     resized = cloud.run('alicloud_ecs_instance', dict(args, instance_type='ecs.g7.xlarge'))
     assert resized.failed and 'instance_type cannot be changed in place' in resized['msg']
 
@@ -378,11 +388,12 @@ def test_missing_credentials_fail_naming_the_sources(cloud, run_module, tmp_path
 def test_api_error_reports_code_and_request_id(cloud):
     result = cloud.run('alicloud_vswitch', {'vswitch_id': 'vsw-bp1doesnotexist0000', 'name': 'xx'})
     assert result.failed and 'does not exist' in result['msg']
-    bad_image = cloud.run('alicloud_ecs_instance', {'name': 'web', 'image_id': 'nosuchimage_1', 'instance_type':
-                                                    'ecs.g7.large', 'vswitch_id': 'vsw-bp1doesnotexist0000',
-                                                    'security_group_id': 'sg-bp1doesnotexist00', 'password': PASSWORD})
-    assert bad_image.failed and bad_image['error_code'] and bad_image['request_id']
-    assert bad_image['action'] == 'RunInstances'
+    vpc, vsw = make_network(cloud)
+    group = ok(cloud.run('alicloud_security_group', {'name': 'sg', 'vpc_id': vpc['id']}))['security_group']
+    bad_image = cloud.run('alicloud_ecs_instance', instance_args(vsw, group, image_id='NoSuchImage'))
+    assert bad_image.failed and bad_image['error_code'] == 'InvalidImageId.NotFound'
+    assert bad_image['request_id'] and bad_image['action'] == 'RunInstances' and bad_image['http_status'] == 404
+    assert 'RequestId' in bad_image['msg'] and cloud.count('instances') == 0
 
 
 # ------------------------------------------------------------------------------------------------ faults
