@@ -437,3 +437,49 @@ def test_retries_are_bounded(cloud):
                                         'api_retry_max_delay': 0.2})
     assert result.failed and result['error_code'] == 'ServiceUnavailable'
     assert len(cloud.emulator.requests()) == 3
+
+
+# ------------------------------------------------------------------------------------------------ through Ansible
+
+PLAYBOOK = """
+- hosts: localhost
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/computenest.mlflow.alicloud:
+      access_key: "{{ ak }}"
+      secret_key: "{{ sk }}"
+      region: cn-hangzhou
+      ecs_endpoint: "{{ endpoint }}"
+      vpc_endpoint: "{{ endpoint }}"
+  tasks:
+    - name: Zones
+      computenest.mlflow.alicloud_zone_info:
+        zone_id: cn-hangzhou-h
+    - name: VPC
+      computenest.mlflow.alicloud_vpc:
+        name: play-net
+        cidr_block: 10.10.0.0/16
+      register: vpc
+    - name: VSwitch
+      computenest.mlflow.alicloud_vswitch:
+        name: play-net
+        vpc_id: "{{ vpc.vpc.id }}"
+        zone_id: cn-hangzhou-h
+        cidr_block: 10.10.1.0/24
+"""
+
+
+def test_modules_through_ansible_playbook_with_module_defaults(cloud, run_playbook, tmp_path):
+    """AnsiballZ packs module_utils (alicloud, alicloud_ecs) and the action group carries the shared options."""
+    playbook = tmp_path / 'network.yml'
+    playbook.write_text(PLAYBOOK)
+    extra = {'ak': cloud.emulator.access_key_id, 'sk': cloud.emulator.access_key_secret,
+             'endpoint': cloud.emulator.url}
+    first = run_playbook(str(playbook), extra_vars=extra)
+    assert first.rc == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert first.stat('localhost', 'changed') == 2
+    assert cloud.emulator.access_key_secret not in first.stdout
+    second = run_playbook(str(playbook), extra_vars=extra)
+    assert second.rc == 0 and second.stat('localhost', 'changed') == 0
+    assert (cloud.count('vpcs'), cloud.count('vswitches')) == (1, 1)
