@@ -8,12 +8,12 @@ newer MLflow), which no upgrade can fix. The mlflow_server role runs `mlflow db 
 The database URI comes from MLFLOW_SCHEMA_DB_URI and carries no password: libpq reads it from PGPASSFILE or
 PGPASSWORD, so nothing secret is ever a process argument.
 """
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
-import mlflow.store
 import sqlalchemy
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -26,7 +26,9 @@ def main():
     if not uri:
         sys.exit("MLFLOW_SCHEMA_DB_URI is not set")
     config = Config()
-    config.set_main_option("script_location", str(Path(mlflow.store.__file__).parent / "db_migrations"))
+    # Located without importing mlflow, whose import takes seconds.
+    package_dir = Path(importlib.util.find_spec("mlflow").submodule_search_locations[0])
+    config.set_main_option("script_location", str(package_dir / "store" / "db_migrations"))
     script = ScriptDirectory.from_config(config)
     heads = script.get_heads()
     if len(heads) != 1:
