@@ -8,6 +8,7 @@
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
@@ -36,11 +37,13 @@ _RDS_PASSWORD_CLASSES = (
 )
 _RDS_PASSWORD_ALLOWED = re.compile('^[A-Za-z0-9' + re.escape(RDS_PASSWORD_SPECIALS) + ']*$')
 
-# PostgreSQL on RDS: accounts are lower case letters, digits and '_' (PostgreSQL reserves the pg_ prefix);
-# databases also allow '-'.
+# PostgreSQL on RDS: accounts are lower case letters, digits and '_', not starting with "pg" and not a reserved
+# name; databases also allow '-'.
 _ACCOUNT_NAME = re.compile(r'^[a-z][a-z0-9_]{0,61}[a-z0-9]$')
 _DATABASE_NAME = re.compile(r'^[a-z][a-z0-9_-]{0,62}[a-z0-9]$')
-_INSTANCE_ID = re.compile(r'^[a-z]{2}-[a-z0-9]{4,}$')
+RESERVED_ACCOUNT_NAMES = frozenset(['postgres', 'root', 'admin', 'aliyun_root', 'replicator', 'pgadmin', 'public',
+                                    'sa', 'rdsadmin', 'superuser'])
+_INSTANCE_ID = re.compile(r'^[a-z]{2,4}-[a-z0-9]{4,}$')
 
 
 def rds_password_problem(password, option='password'):
@@ -55,10 +58,10 @@ def rds_password_problem(password, option='password'):
 
 
 def account_name_problem(name, option='name'):
-    if not _ACCOUNT_NAME.match(name or '') or name.startswith('pg_'):
+    if not _ACCOUNT_NAME.match(name or '') or name.startswith('pg') or name in RESERVED_ACCOUNT_NAMES:
         return ('%s %r is not a valid PostgreSQL account name on RDS: 2-63 characters of lower case letters, digits '
-                'and "_", starting with a letter, ending with a letter or digit, not starting with "pg_"'
-                % (option, name))
+                'and "_", starting with a letter, ending with a letter or digit, not starting with "pg", not one of '
+                '%s' % (option, name, ', '.join(sorted(RESERVED_ACCOUNT_NAMES))))
     return None
 
 
@@ -71,7 +74,7 @@ def database_name_problem(name, option='name'):
 
 def instance_id_problem(db_instance_id, option='db_instance_id'):
     if not _INSTANCE_ID.match(db_instance_id or ''):
-        return '%s %r does not look like an RDS instance ID (for example rm-bp1abcdefgh12345)' % (option,
+        return '%s %r does not look like an RDS instance ID (for example pgm-bp1abcdefgh12345)' % (option,
                                                                                                    db_instance_id)
     return None
 
@@ -129,6 +132,17 @@ def require_running_instance(module, db_instance_id, timeout):
     return wait_for_instance(module.client, db_instance_id, timeout)
 
 
+def instance_to_clean(module, db_instance_id, timeout):
+    """For state=absent of something inside an instance: None when the instance is gone or going (its accounts,
+    databases and whitelists go with it), else the instance once Running (RDS changes them only then)."""
+    attribute = describe_instance(module.client, db_instance_id)
+    if attribute is None or attribute.get('DBInstanceStatus') in GONE_STATES:
+        return None
+    if attribute.get('DBInstanceStatus') == 'Running':
+        return attribute
+    return wait_for_instance(module.client, db_instance_id, timeout)
+
+
 def as_list(value, key=None):
     """A wrapped list of a Describe answer ({'Account': [...]}) or a bare list, as a list."""
     if isinstance(value, dict) and key is not None:
@@ -138,7 +152,41 @@ def as_list(value, key=None):
     return value if isinstance(value, list) else [value]
 
 
-def read_tags(module, db_instance_id):
+def tags_filter(tags):
+    """The Tags parameter of DescribeDBInstances: a JSON object."""
+    return json.dumps(dict((key, '' if value is None else str(value)) for key, value in tags.items()), sort_keys=True)
+
+
+def ids_with_tag(module, key, value, query=None):
+    """IDs of the region's PostgreSQL instances carrying tag key=value, through every page."""
+    params = dict(query or {}, RegionId=module.region, Engine='PostgreSQL', Tags=tags_filter({key: value}))
+    items = module.client.paginate('rds', 'DescribeDBInstances', params, 'Items.DBInstance', page_size=100)
+    return set(item.get('DBInstanceId') for item in items)
+
+
+def ids_with_tags(module, tags, query=None):
+    """IDs of instances carrying every one of tags: one query per tag, intersected.
+
+    RDS documents its Tags filter as matching an instance that carries any one of several tags, so several tags in
+    one query would not prove that an instance carries them all.
+    """
+    found = None
+    for key in sorted(tags):
+        ids = ids_with_tag(module, key, tags[key], query)
+        found = ids if found is None else found & ids
+        if not found:
+            return set()
+    return found or set()
+
+
+def missing_tags(module, db_instance_id, tags):
+    """The tags of tags that the instance does not carry (with that value)."""
+    return dict((key, value) for key, value in tags.items()
+                if db_instance_id not in ids_with_tag(module, key, value, {'DBInstanceId': db_instance_id}))
+
+
+def list_tags(module, db_instance_id):
+    """Every tag of the instance (ListTagResources, through every page)."""
     tags = {}
     token = None
     for dummy in range(1000):
@@ -201,3 +249,13 @@ def facts_of(module, attribute, tags=None, with_connection=True):
     if with_connection and attribute.get('DBInstanceId'):
         facts['connection_string'], facts['port'] = connection_of(module, attribute)
     return facts
+
+
+# Request parameters whose values never leave the module.
+SECRET_PARAMS = frozenset(['AccountPassword'])
+
+
+def api_call(action, params):
+    """How a changing call is reported in api_calls (made, or in check mode planned), secrets masked."""
+    return dict(product='rds', action=action,
+                params=dict((key, '********' if key in SECRET_PARAMS else value) for key, value in params.items()))

@@ -108,7 +108,7 @@ account:
     db_instance_id:
       description: Instance ID.
       type: str
-      sample: rm-bp1k2ak9bdy8h0f5z
+      sample: pgm-bp1k2ak9bdy8h0f5z
     account_type:
       description: C(Normal) or C(Super).
       type: str
@@ -121,12 +121,12 @@ account:
       description: Account description.
       type: str
       sample: MLflow tracking server
-actions:
-  description: The changing API calls made, or in check mode the ones that would be made (never with the password).
+api_calls:
+  description: The changing API calls made, or in check mode the ones that would be made; the password is masked.
   returned: always
   type: list
-  elements: str
-  sample: ["CreateAccount mlflow on rm-bp1k2ak9bdy8h0f5z"]
+  elements: dict
+  sample: [{product: rds, action: CreateAccount, params: {AccountName: mlflow, AccountPassword: "********"}}]
 '''
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
@@ -138,9 +138,10 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds import (
     INSTANCE_NOT_FOUND_CODES,
     account_name_problem,
+    api_call,
     as_list,
-    describe_instance,
     instance_id_problem,
+    instance_to_clean,
     rds_password_problem,
     require_running_instance,
 )
@@ -198,15 +199,15 @@ def create(module, result):
         module.fail_json(msg='password is required to create account %s' % params['name'], **result)
     desired = dict(name=params['name'], db_instance_id=params['db_instance_id'], account_type=params['account_type'],
                    status='Available', description=params['description'] or '')
-    result.update(changed=True, account=desired)
-    result['actions'].append('CreateAccount %s on %s' % (params['name'], params['db_instance_id']))
-    result['diff'] = dict(before={}, after=dict(desired, password='(set)'))
-    if module.check_mode:
-        return
     request = {'DBInstanceId': params['db_instance_id'], 'AccountName': params['name'],
                'AccountPassword': params['password'], 'AccountType': params['account_type']}
     if params['description']:
         request['AccountDescription'] = params['description']
+    result.update(changed=True, account=desired)
+    result['api_calls'].append(api_call('CreateAccount', request))
+    result['diff'] = dict(before={}, after=dict(desired, password='(set)'))
+    if module.check_mode:
+        return
     try:
         module.client.call('rds', 'CreateAccount', request)
     except AlicloudApiError as error:
@@ -223,40 +224,39 @@ def update(module, account, result):
         module.fail_json(msg='Account %s of %s is %s: the account type cannot change in place to %s; delete the '
                              'account (state=absent) and create it again' % (
                                  params['name'], params['db_instance_id'], current['account_type'],
-                                 params['account_type']), account=current, **result)
+                                 params['account_type']), **dict(result, account=current))
     after = dict(current)
     calls = []
+    identity = {'DBInstanceId': params['db_instance_id'], 'AccountName': params['name']}
     if params['description'] is not None and params['description'] != current['description']:
         after['description'] = params['description']
-        result['actions'].append('ModifyAccountDescription %s on %s' % (params['name'], params['db_instance_id']))
-        calls.append(('ModifyAccountDescription', {'AccountDescription': params['description']}))
+        calls.append(('ModifyAccountDescription', dict(identity, AccountDescription=params['description'])))
     before_view, after_view = dict(current), dict(after)
     if params['update_password'] == 'always' and params['password'] is not None:
-        result['actions'].append('ResetAccountPassword %s on %s' % (params['name'], params['db_instance_id']))
-        calls.append(('ResetAccountPassword', {'AccountPassword': params['password']}))
+        calls.append(('ResetAccountPassword', dict(identity, AccountPassword=params['password'])))
         before_view['password'] = '(set)'
         after_view['password'] = '(reset)'
+    result['api_calls'].extend(api_call(action, request) for action, request in calls)
     result['changed'] = bool(calls)
     result['diff'] = dict(before=before_view, after=after_view)
     result['account'] = after
     if module.check_mode or not calls:
         return
-    for action, extra in calls:
-        request = dict(extra, DBInstanceId=params['db_instance_id'], AccountName=params['name'])
+    for action, request in calls:
         module.client.call('rds', action, request)
     result['account'] = facts_of(wait_available(module))
 
 
 def delete(module, account, result):
     params = module.params
+    request = {'DBInstanceId': params['db_instance_id'], 'AccountName': params['name']}
     result.update(changed=True, account={})
-    result['actions'].append('DeleteAccount %s on %s' % (params['name'], params['db_instance_id']))
+    result['api_calls'].append(api_call('DeleteAccount', request))
     result['diff'] = dict(before=facts_of(account), after={})
     if module.check_mode:
         return
     try:
-        module.client.call('rds', 'DeleteAccount', {'DBInstanceId': params['db_instance_id'],
-                                                    'AccountName': params['name']})
+        module.client.call('rds', 'DeleteAccount', request)
     except AlicloudApiError as error:
         if error.code not in ACCOUNT_NOT_FOUND_CODES | INSTANCE_NOT_FOUND_CODES:
             raise
@@ -281,10 +281,10 @@ def main():
     )
     validate(module)
     params = module.params
-    result = dict(changed=False, actions=[], account={})
+    result = dict(changed=False, api_calls=[], account={})
     try:
         if params['state'] == 'absent':
-            if describe_instance(module.client, params['db_instance_id']) is not None:
+            if instance_to_clean(module, params['db_instance_id'], params['wait_timeout']) is not None:
                 account = find_account(module)
                 if account is not None:
                     delete(module, account, result)

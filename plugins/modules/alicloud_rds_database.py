@@ -97,7 +97,7 @@ database:
     db_instance_id:
       description: Instance ID.
       type: str
-      sample: rm-bp1k2ak9bdy8h0f5z
+      sample: pgm-bp1k2ak9bdy8h0f5z
     owner:
       description: Owning account, when RDS reports it.
       type: str
@@ -122,12 +122,12 @@ database:
       description: Database description.
       type: str
       sample: MLflow backend store
-actions:
+api_calls:
   description: The changing API calls made, or in check mode the ones that would be made.
   returned: always
   type: list
-  elements: str
-  sample: ["CreateDatabase mlflow on rm-bp1k2ak9bdy8h0f5z (UTF8,C,en_US.utf8, owner mlflow)"]
+  elements: dict
+  sample: [{product: rds, action: CreateDatabase, params: {DBName: mlflow, CharacterSetName: "UTF8,C,en_US.utf8"}}]
 '''
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
@@ -139,10 +139,11 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds import (
     INSTANCE_NOT_FOUND_CODES,
     account_name_problem,
+    api_call,
     as_list,
     database_name_problem,
-    describe_instance,
     instance_id_problem,
+    instance_to_clean,
     require_running_instance,
 )
 
@@ -226,16 +227,15 @@ def create(module, result):
     desired = dict(name=params['name'], db_instance_id=params['db_instance_id'], owner=params['owner'],
                    character_set=params['character_set'], collate=params['collate'], ctype=params['ctype'],
                    status='Running', description=params['description'] or '')
-    result.update(changed=True, database=desired)
-    result['actions'].append('CreateDatabase %s on %s (%s, owner %s)' % (
-        params['name'], params['db_instance_id'], charset, params['owner']))
-    result['diff'] = dict(before={}, after=desired)
-    if module.check_mode:
-        return
     request = {'DBInstanceId': params['db_instance_id'], 'DBName': params['name'], 'CharacterSetName': charset,
                'AccountName': params['owner']}
     if params['description']:
         request['DBDescription'] = params['description']
+    result.update(changed=True, database=desired)
+    result['api_calls'].append(api_call('CreateDatabase', request))
+    result['diff'] = dict(before={}, after=desired)
+    if module.check_mode:
+        return
     try:
         module.client.call('rds', 'CreateDatabase', request)
     except AlicloudApiError as error:
@@ -258,32 +258,33 @@ def update(module, database, result):
         module.fail_json(msg='Database %s of %s cannot change %s in place; drop it (state=absent) and create it again, '
                              'or keep the current values' % (params['name'], params['db_instance_id'],
                                                               ', '.join(fixed)),
-                         database=current, **result)
+                         **dict(result, database=current))
     after = dict(current)
+    request = None
     if params['description'] is not None and params['description'] != current['description']:
         after['description'] = params['description']
-        result['actions'].append('ModifyDBDescription %s on %s' % (params['name'], params['db_instance_id']))
-    result['changed'] = bool(result['actions'])
+        request = {'DBInstanceId': params['db_instance_id'], 'DBName': params['name'],
+                   'DBDescription': params['description']}
+        result['api_calls'].append(api_call('ModifyDBDescription', request))
+    result['changed'] = request is not None
     result['diff'] = dict(before=current, after=after)
     result['database'] = after
-    if module.check_mode or not result['changed']:
+    if module.check_mode or request is None:
         return
-    module.client.call('rds', 'ModifyDBDescription', {'DBInstanceId': params['db_instance_id'],
-                                                      'DBName': params['name'],
-                                                      'DBDescription': params['description']})
+    module.client.call('rds', 'ModifyDBDescription', request)
     result['database'] = facts_of(wait_running(module))
 
 
 def delete(module, database, result):
     params = module.params
+    request = {'DBInstanceId': params['db_instance_id'], 'DBName': params['name']}
     result.update(changed=True, database={})
-    result['actions'].append('DeleteDatabase %s on %s' % (params['name'], params['db_instance_id']))
+    result['api_calls'].append(api_call('DeleteDatabase', request))
     result['diff'] = dict(before=facts_of(database), after={})
     if module.check_mode:
         return
     try:
-        module.client.call('rds', 'DeleteDatabase', {'DBInstanceId': params['db_instance_id'],
-                                                     'DBName': params['name']})
+        module.client.call('rds', 'DeleteDatabase', request)
     except AlicloudApiError as error:
         if error.code not in DATABASE_NOT_FOUND_CODES | INSTANCE_NOT_FOUND_CODES:
             raise
@@ -309,10 +310,10 @@ def main():
     )
     validate(module)
     params = module.params
-    result = dict(changed=False, actions=[], database={})
+    result = dict(changed=False, api_calls=[], database={})
     try:
         if params['state'] == 'absent':
-            if describe_instance(module.client, params['db_instance_id']) is not None:
+            if instance_to_clean(module, params['db_instance_id'], params['wait_timeout']) is not None:
                 database = find_database(module)
                 if database is not None:
                     delete(module, database, result)

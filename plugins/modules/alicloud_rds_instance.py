@@ -52,7 +52,7 @@ options:
     type: str
   storage:
     description:
-      - Storage in GB, a multiple of 5 from 20 to 64000. Required with I(state=present). Can grow in place, never
+      - Storage in GB, a multiple of 5 from 20 to 32000. Required with I(state=present). Can grow in place, never
         shrink.
     type: int
   storage_type:
@@ -63,7 +63,7 @@ options:
   category:
     description: Edition of the instance.
     type: str
-    choices: [Basic, HighAvailability, AlwaysOn, Finance, cluster]
+    choices: [Basic, HighAvailability, cluster]
     default: Basic
   pay_type:
     description: Billing method in RDS's spelling (pay as you go or subscription).
@@ -98,10 +98,13 @@ options:
     default: ['127.0.0.1']
   tags:
     description:
-      - Tags of the instance. Also narrow the search by I(name). On an existing instance missing tags are added.
+      - Tags of the instance. On an existing instance missing tags are added (C(TagResources)).
+      - When several instances share I(name), the tags choose among them.
     type: dict
   purge_tags:
-    description: Remove tags of an existing instance that I(tags) does not list. Only with I(tags).
+    description:
+      - Remove tags of an existing instance that I(tags) does not list (reads them with C(ListTagResources)).
+        Only with I(tags).
     type: bool
     default: false
   wait:
@@ -118,8 +121,8 @@ options:
 extends_documentation_fragment:
   - computenest.mlflow.alicloud
 notes:
-  - Supports check mode and diff mode. In check mode nothing is sent except Describe calls, and C(actions) lists the
-    calls that would change something.
+  - Supports check mode and diff mode. In check mode nothing is sent except Describe calls, and C(api_calls) lists
+    the calls that would change something.
 seealso:
   - module: computenest.mlflow.alicloud_rds_instance_info
   - module: computenest.mlflow.alicloud_rds_account
@@ -171,7 +174,7 @@ instance:
     id:
       description: Instance ID (absent in check mode before creation).
       type: str
-      sample: rm-bp1k2ak9bdy8h0f5z
+      sample: pgm-bp1k2ak9bdy8h0f5z
     name:
       description: Instance description.
       type: str
@@ -229,15 +232,15 @@ instance:
       type: int
       sample: 5432
     tags:
-      description: Tags of the instance (those requested when they could not be read).
+      description: Tags of the instance; without I(purge_tags), only the requested ones are read back.
       type: dict
       sample: {computenest-mlflow-deployment: mlflow-prod}
-actions:
-  description: The changing API calls made, or in check mode the ones that would be made.
+api_calls:
+  description: The changing API calls made, or in check mode the ones that would be made (secrets masked).
   returned: always
   type: list
-  elements: str
-  sample: ["CreateDBInstance mlflow-prod (PostgreSQL 16.0, pg.n2.2c.1m, 20 GB)"]
+  elements: dict
+  sample: [{product: rds, action: CreateDBInstance, params: {DBInstanceDescription: mlflow-prod, EngineVersion: "16.0"}}]
 '''
 
 import json
@@ -253,11 +256,14 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds import (
     GONE_STATES,
     INSTANCE_NOT_FOUND_CODES,
+    api_call,
     describe_instance,
     facts_of,
     instance_id_problem,
     port_number,
-    read_tags,
+    ids_with_tags,
+    list_tags,
+    missing_tags,
     wait_for_instance,
     wait_for_instance_gone,
 )
@@ -291,8 +297,8 @@ def validate(module):
             problems.append(problem)
     if params['state'] == 'present':
         storage = params['storage']
-        if storage is not None and (storage % 5 or not 20 <= storage <= 64000):
-            problems.append('storage must be a multiple of 5 from 20 to 64000 (GB), got %d' % storage)
+        if storage is not None and (storage % 5 or not 20 <= storage <= 32000):
+            problems.append('storage must be a multiple of 5 from 20 to 32000 (GB), got %d' % storage)
         version = params['engine_version']
         if version is not None and not _looks_like_version(version):
             problems.append('engine_version must be a PostgreSQL major version as RDS spells it, like "16.0", got %r'
@@ -335,13 +341,13 @@ def find_instance(module):
                 params['db_instance_id'], attribute.get('DBInstanceStatus')))
         return attribute
     query = {'RegionId': module.region, 'Engine': ENGINE}
-    if params['tags']:
-        # RDS matches an instance carrying any one of these tags; the name narrows it down.
-        query['Tags'] = json.dumps(dict((k, '' if v is None else str(v)) for k, v in params['tags'].items()),
-                                   sort_keys=True)
     items = module.client.paginate('rds', 'DescribeDBInstances', query, 'Items.DBInstance', page_size=100)
     matches = [item for item in items if item.get('DBInstanceDescription') == params['name']]
     live = [item for item in matches if item.get('DBInstanceStatus') not in GONE_STATES]
+    if len(live) > 1 and params['tags']:
+        # The name is the identity; tags only choose among instances that share it.
+        tagged = ids_with_tags(module, params['tags'])
+        live = [item for item in live if item['DBInstanceId'] in tagged]
     if len(live) > 1:
         module.fail_json(msg='%d RDS instances are named %r (%s); give db_instance_id to choose one' % (
             len(live), params['name'], ', '.join(sorted(item['DBInstanceId'] for item in live))))
@@ -402,13 +408,6 @@ def _visible(module, db_instance_id):
 def create(module, result):
     params = module.params
     desired = desired_facts(module)
-    result['actions'].append('CreateDBInstance %s (PostgreSQL %s, %s, %d GB)' % (
-        params['name'], params['engine_version'], params['instance_class'], params['storage']))
-    result['changed'] = True
-    result['diff'] = dict(before={}, after=diff_view(desired))
-    if module.check_mode:
-        result['instance'] = dict(desired, id=None, status='Creating', connection_string=None, port=None)
-        return
     request = {
         'RegionId': module.region,
         'Engine': ENGINE,
@@ -430,25 +429,33 @@ def create(module, result):
         request.update(Period=params['period'], UsedTime=str(params['used_time']))
     if desired['tags']:
         request['Tag'] = [{'Key': key, 'Value': desired['tags'][key]} for key in sorted(desired['tags'])]
+    result['api_calls'].append(api_call('CreateDBInstance', request))
+    result['changed'] = True
+    result['diff'] = dict(before={}, after=diff_view(desired))
+    if module.check_mode:
+        result['instance'] = dict(desired, id=None, status='Creating', connection_string=None, port=None)
+        return
     body = create_once(module, request)
     db_instance_id = body['DBInstanceId']
     if params['wait']:
         attribute = wait_for_instance(module.client, db_instance_id, params['wait_timeout'])
         result['instance'] = facts_of(module, attribute, tags=desired['tags'])
+        return
+    attribute = describe_instance(module.client, db_instance_id)
+    if attribute:
+        facts = facts_of(module, attribute, tags=desired['tags'], with_connection=False)
     else:
-        attribute = describe_instance(module.client, db_instance_id) or {}
-        facts = facts_of(module, attribute, tags=desired['tags'], with_connection=False) if attribute else \
-            dict(desired, status='Creating')
-        facts.update(id=db_instance_id)
-        facts['connection_string'] = facts.get('connection_string') or body.get('ConnectionString')
-        facts['port'] = facts.get('port') or port_number(body.get('Port'))
-        result['instance'] = facts
+        facts = dict(desired, status='Creating', connection_string=None, port=None)
+    facts['id'] = db_instance_id
+    facts['connection_string'] = facts.get('connection_string') or body.get('ConnectionString')
+    facts['port'] = facts.get('port') or port_number(body.get('Port'))
+    result['instance'] = facts
 
 
-def update(module, attribute, result):
+def plan_update(module, attribute, tags):
+    """The calls that bring the instance to the requested state, and the state it would then be in."""
     params = module.params
     db_instance_id = attribute['DBInstanceId']
-    tags = read_tags(module, db_instance_id) if params['tags'] is not None else None
     current = facts_of(module, attribute, tags=tags, with_connection=False)
     desired = desired_facts(module)
 
@@ -465,91 +472,89 @@ def update(module, attribute, result):
                 'the current values' % (db_instance_id, ', '.join(fixed)),
             instance=facts_of(module, attribute, tags=tags))
 
+    calls = []
+    after = dict(current)
     spec = {}
     if params['instance_class'] != current['instance_class']:
-        spec['DBInstanceClass'] = params['instance_class']
+        spec['DBInstanceClass'] = after['instance_class'] = params['instance_class']
     if current['storage'] is not None and params['storage'] > current['storage']:
-        spec['DBInstanceStorage'] = params['storage']
+        spec['DBInstanceStorage'] = after['storage'] = params['storage']
     if current['storage_type'] and params['storage_type'] != current['storage_type']:
-        spec['DBInstanceStorageType'] = params['storage_type']
-    add_tags, remove_tags = {}, []
+        spec['DBInstanceStorageType'] = after['storage_type'] = params['storage_type']
+    if spec:
+        spec.update(DBInstanceId=db_instance_id, PayType=attribute.get('PayType') or params['pay_type'])
+        calls.append(('ModifyDBInstanceSpec', spec))
     if tags is not None:
         add_tags = dict((k, v) for k, v in desired['tags'].items() if tags.get(k) != v)
-        if params['purge_tags']:
-            remove_tags = sorted(k for k in tags if k not in desired['tags'])
-
-    after = dict(current)
-    after.update(dict((key, desired[key]) for key in ('instance_class', 'storage_type')))
-    if 'DBInstanceStorage' in spec:
-        after['storage'] = params['storage']
-    if tags is not None:
+        remove_tags = sorted(k for k in tags if k not in desired['tags']) if params['purge_tags'] else []
         after['tags'] = dict((k, v) for k, v in tags.items() if k not in remove_tags)
         after['tags'].update(add_tags)
-    if spec:
-        result['actions'].append('ModifyDBInstanceSpec %s %s' % (db_instance_id, ', '.join(
-            '%s=%s' % (key, spec[key]) for key in sorted(spec))))
-    if add_tags:
-        result['actions'].append('TagResources %s %s' % (db_instance_id, ', '.join(sorted(add_tags))))
-    if remove_tags:
-        result['actions'].append('UntagResources %s %s' % (db_instance_id, ', '.join(remove_tags)))
-    result['changed'] = bool(result['actions'])
+        base = {'RegionId': module.region, 'ResourceType': 'INSTANCE', 'ResourceId': [db_instance_id]}
+        if add_tags:
+            calls.append(('TagResources', dict(base, Tag=[{'Key': k, 'Value': add_tags[k]} for k in sorted(add_tags)])))
+        if remove_tags:
+            calls.append(('UntagResources', dict(base, TagKey=remove_tags)))
+    return calls, current, after
+
+
+def update(module, attribute, result):
+    params = module.params
+    db_instance_id = attribute['DBInstanceId']
+    tags = None
+    if params['tags'] is not None:
+        desired = desired_facts(module)['tags']
+        if params['purge_tags']:
+            tags = list_tags(module, db_instance_id)
+        else:
+            # Without purging only the requested tags matter: learn which of them the instance lacks.
+            lacking = missing_tags(module, db_instance_id, desired)
+            tags = dict((key, value) for key, value in desired.items() if key not in lacking)
+    calls, current, after = plan_update(module, attribute, tags)
+    result['api_calls'].extend(api_call(action, request) for action, request in calls)
+    result['changed'] = bool(calls)
     result['diff'] = dict(before=diff_view(current), after=diff_view(after))
-
-    if module.check_mode or not result['changed']:
-        if params['wait'] and not module.check_mode and attribute.get('DBInstanceStatus') != 'Running':
-            attribute = wait_for_instance(module.client, db_instance_id, params['wait_timeout'])
-        result['instance'] = facts_of(module, attribute, tags=after['tags'] if tags is not None else None)
-        if module.check_mode:
-            result['instance'].update((key, after[key]) for key in ('instance_class', 'storage', 'storage_type'))
+    if module.check_mode:
+        result['instance'] = dict(facts_of(module, attribute, tags=tags), **dict(
+            (key, after[key]) for key in ('instance_class', 'storage', 'storage_type', 'tags')))
         return
-
-    if spec:
-        # Resizing needs a Running instance; one created with wait=false may still be Creating.
-        if attribute.get('DBInstanceStatus') != 'Running':
-            wait_for_instance(module.client, db_instance_id, params['wait_timeout'])
-        spec.update(DBInstanceId=db_instance_id, PayType=attribute.get('PayType') or params['pay_type'])
-        module.client.call('rds', 'ModifyDBInstanceSpec', spec)
-    if add_tags:
-        module.client.call('rds', 'TagResources', {
-            'RegionId': module.region, 'ResourceType': 'INSTANCE', 'ResourceId': [db_instance_id],
-            'Tag': [{'Key': key, 'Value': add_tags[key]} for key in sorted(add_tags)]})
-    if remove_tags:
-        module.client.call('rds', 'UntagResources', {
-            'RegionId': module.region, 'ResourceType': 'INSTANCE', 'ResourceId': [db_instance_id],
-            'TagKey': remove_tags})
-    if params['wait']:
+    # Resizing needs a Running instance (one created with wait=false may still be Creating), and wait=true promises
+    # a Running instance in any case.
+    if (params['wait'] or calls) and attribute.get('DBInstanceStatus') != 'Running':
         attribute = wait_for_instance(module.client, db_instance_id, params['wait_timeout'])
-    else:
-        attribute = describe_instance(module.client, db_instance_id) or attribute
+    for action, request in calls:
+        module.client.call('rds', action, request)
+    if calls:
+        attribute = wait_for_instance(module.client, db_instance_id, params['wait_timeout']) if params['wait'] \
+            else (describe_instance(module.client, db_instance_id) or attribute)
     result['instance'] = facts_of(module, attribute, tags=after['tags'] if tags is not None else None)
 
 
 def delete(module, attribute, result):
     params = module.params
     db_instance_id = attribute['DBInstanceId']
-    before = facts_of(module, attribute, with_connection=False)
     result['instance'] = {}
     if attribute.get('DBInstanceStatus') not in GONE_STATES:
         if attribute.get('PayType') == 'Prepaid':
-            module.fail_json(msg='RDS instance %s is Prepaid (subscription): it cannot be deleted through the API; '
-                                 'let it expire or release it in the console' % db_instance_id,
-                             instance=before)
-        result['actions'].append('DeleteDBInstance %s' % db_instance_id)
+            module.fail_json(msg='RDS instance %s is Prepaid (subscription): the API cannot delete it; let it expire '
+                                 'or release it in the console' % db_instance_id,
+                             instance=facts_of(module, attribute, with_connection=False))
+        request = {'DBInstanceId': db_instance_id}
+        result['api_calls'].append(api_call('DeleteDBInstance', request))
         result['changed'] = True
-        result['diff'] = dict(before=diff_view(before), after={})
+        result['diff'] = dict(before=diff_view(facts_of(module, attribute, with_connection=False)), after={})
         if module.check_mode:
             return
         try:
-            module.client.call('rds', 'DeleteDBInstance', {'DBInstanceId': db_instance_id})
+            module.client.call('rds', 'DeleteDBInstance', request)
         except AlicloudApiError as error:
             if error.code in INSTANCE_NOT_FOUND_CODES:
                 # Gone between our look and the delete (or a retried delete whose first reply was lost).
                 return
             if error.code != 'IncorrectDBInstanceState':
                 raise
-            # Still Creating: it can be deleted once Running.
+            # Still Creating: RDS deletes it once it is Running.
             wait_for_instance(module.client, db_instance_id, params['wait_timeout'])
-            module.client.call('rds', 'DeleteDBInstance', {'DBInstanceId': db_instance_id})
+            module.client.call('rds', 'DeleteDBInstance', request)
     if params['wait'] and not module.check_mode:
         wait_for_instance_gone(module.client, db_instance_id, params['wait_timeout'])
 
@@ -565,8 +570,7 @@ def main():
         storage_type=dict(type='str', default='cloud_essd',
                           choices=['cloud_essd', 'cloud_essd2', 'cloud_essd3', 'cloud_ssd', 'local_ssd',
                                    'general_essd']),
-        category=dict(type='str', default='Basic', choices=['Basic', 'HighAvailability', 'AlwaysOn', 'Finance',
-                                                             'cluster']),
+        category=dict(type='str', default='Basic', choices=['Basic', 'HighAvailability', 'cluster']),
         pay_type=dict(type='str', default='Postpaid', choices=['Postpaid', 'Prepaid']),
         period=dict(type='str', default='Month', choices=['Month', 'Year']),
         used_time=dict(type='int', default=1),
@@ -586,7 +590,7 @@ def main():
         supports_check_mode=True,
     )
     validate(module)
-    result = dict(changed=False, actions=[], instance={})
+    result = dict(changed=False, api_calls=[], instance={})
     try:
         attribute = find_instance(module)
         if module.params['state'] == 'present':

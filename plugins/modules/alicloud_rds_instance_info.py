@@ -66,7 +66,7 @@ instances:
     id:
       description: Instance ID.
       type: str
-      sample: rm-bp1k2ak9bdy8h0f5z
+      sample: pgm-bp1k2ak9bdy8h0f5z
     name:
       description: Instance description.
       type: str
@@ -124,12 +124,10 @@ instances:
       type: int
       sample: 5432
     tags:
-      description: Tags of the instance (read only when I(tags) filters).
+      description: The tags the instance was matched on (I(tags)); empty without that filter.
       type: dict
       sample: {computenest-mlflow-deployment: mlflow-prod}
 '''
-
-import json
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
     AlicloudError,
@@ -140,7 +138,7 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds im
     describe_instance,
     facts_of,
     instance_id_problem,
-    read_tags,
+    ids_with_tags,
 )
 
 
@@ -149,9 +147,7 @@ def list_instances(module):
     query = {'RegionId': module.region, 'Engine': 'PostgreSQL'}
     if params['vpc_id']:
         query['VpcId'] = params['vpc_id']
-    if params['tags']:
-        query['Tags'] = json.dumps(dict((k, '' if v is None else str(v)) for k, v in params['tags'].items()),
-                                   sort_keys=True)
+    tagged = ids_with_tags(module, params['tags'], query) if params['tags'] else None
     wanted_ids = set(params['db_instance_ids'] or [])
     if len(wanted_ids) == 1:
         query['DBInstanceId'] = next(iter(wanted_ids))
@@ -164,12 +160,9 @@ def list_instances(module):
             continue
         if item.get('DBInstanceStatus') in GONE_STATES and not params['include_deleting']:
             continue
-        tags = None
-        if params['tags']:
-            # DescribeDBInstances matches any one tag; every one must match here.
-            tags = read_tags(module, item['DBInstanceId'])
-            if any(tags.get(key) != ('' if value is None else str(value)) for key, value in params['tags'].items()):
-                continue
+        if tagged is not None and item.get('DBInstanceId') not in tagged:
+            continue
+        tags = dict((k, '' if v is None else str(v)) for k, v in params['tags'].items()) if params['tags'] else None
         attribute = describe_instance(module.client, item['DBInstanceId'])
         if attribute is None:
             continue

@@ -94,12 +94,13 @@ group:
       type: list
       elements: str
       sample: ["192.168.0.10"]
-actions:
+api_calls:
   description: The changing API calls made, or in check mode the ones that would be made.
   returned: always
   type: list
-  elements: str
-  sample: ["ModifySecurityIps rm-bp1k2ak9bdy8h0f5z mlflow Cover 192.168.0.10"]
+  elements: dict
+  sample: [{product: rds, action: ModifySecurityIps, params: {DBInstanceIPArrayName: mlflow, ModifyMode: Cover,
+                                                              SecurityIps: 192.168.0.10}}]
 '''
 
 import ipaddress
@@ -114,9 +115,10 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import
 )
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds import (
     INSTANCE_NOT_FOUND_CODES,
+    api_call,
     as_list,
-    describe_instance,
     instance_id_problem,
+    instance_to_clean,
     require_running_instance,
 )
 
@@ -171,16 +173,15 @@ def read_group(module):
 
 def modify(module, mode, entries, result):
     params = module.params
-    result['actions'].append('ModifySecurityIps %s %s %s %s' % (params['db_instance_id'], params['group_name'], mode,
-                                                              ','.join(entries)))
-    if module.check_mode:
-        return
-    module.client.call('rds', 'ModifySecurityIps', {
+    request = {
         'DBInstanceId': params['db_instance_id'],
         'DBInstanceIPArrayName': params['group_name'],
         'SecurityIps': ','.join(entries),
         'ModifyMode': mode,
-    })
+    }
+    result['api_calls'].append(api_call('ModifySecurityIps', request))
+    if not module.check_mode:
+        module.client.call('rds', 'ModifySecurityIps', request)
 
 
 def reconcile(module, wanted, result):
@@ -205,7 +206,7 @@ def reconcile(module, wanted, result):
                 modify(module, 'Cover', after, result)
             if not after and params['group_name'] != 'default':
                 after = None
-    result['changed'] = bool(result['actions'])
+    result['changed'] = bool(result['api_calls'])
     result['diff'] = dict(before=dict(name=params['group_name'], ips=have),
                           after=dict(name=params['group_name'], ips=after or []))
     if result['changed'] and not module.check_mode:
@@ -228,10 +229,10 @@ def main():
     )
     wanted = validate(module)
     params = module.params
-    result = dict(changed=False, actions=[], group=dict(name=params['group_name'], ips=[]))
+    result = dict(changed=False, api_calls=[], group=dict(name=params['group_name'], ips=[]))
     try:
         if params['state'] == 'absent':
-            if describe_instance(module.client, params['db_instance_id']) is not None:
+            if instance_to_clean(module, params['db_instance_id'], params['wait_timeout']) is not None:
                 reconcile(module, wanted, result)
         else:
             if require_running_instance(module, params['db_instance_id'], params['wait_timeout']) is None:
@@ -239,7 +240,7 @@ def main():
             reconcile(module, wanted, result)
     except AlicloudApiError as error:
         if params['state'] == 'absent' and error.code in INSTANCE_NOT_FOUND_CODES:
-            result.update(changed=False, actions=[])
+            result.update(changed=False, api_calls=[])
         else:
             module.fail_alicloud(error, **result)
     except AlicloudError as error:
