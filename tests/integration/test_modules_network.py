@@ -300,6 +300,12 @@ def test_ecs_instance_lifecycle(cloud):
                                                       'tags': {'deployment': 'mlflow', 'role': 'tracking'}}))
     assert retagged.changed and retagged['instance']['tags'] == {'deployment': 'mlflow', 'role': 'tracking'}
 
+    in_use = cloud.run('alicloud_security_group', {'security_group_id': group['id'], 'state': 'absent',
+                                                   'wait_timeout': 1})
+    assert in_use.failed and 'cannot be deleted while instances' in in_use['msg'] and 'DependencyViolation' in \
+        in_use['msg']
+    assert cloud.count('security_groups', security_group_id=group['id']) == 1
+
     absent = {'name': 'mlflow-server', 'tags': {'deployment': 'mlflow'}, 'state': 'absent'}
     mark = cloud.mark()
     checked = ok(cloud.run('alicloud_ecs_instance', absent, check=True, diff=True))
@@ -309,6 +315,8 @@ def test_ecs_instance_lifecycle(cloud):
     assert deleted.changed and [c['action'] for c in deleted['api_calls']] == ['StopInstance', 'DeleteInstance']
     assert cloud.count('instances') == 0
     assert not ok(cloud.run('alicloud_ecs_instance', absent)).changed
+    assert ok(cloud.run('alicloud_security_group', {'security_group_id': group['id'], 'state': 'absent'})).changed
+    assert cloud.count('security_groups', security_group_id=group['id']) == 0
 
 
 def test_instances_beyond_the_first_page(cloud):
