@@ -205,6 +205,8 @@ class ContainerBackend(InstanceBackend):
         self._failures = {}        # resource id -> what went wrong (redacted)
         self._retired = []         # futures of deletions still running
         self._login_methods = {}   # instance id -> how root can log in ("password", "key"); never the secret
+        self._up = {}              # instance id -> its container runs and sshd answers
+        self._handled_boot = {}    # instance id -> the start_time whose restart was already queued
         self._closed = False
 
     # --- naming ----------------------------------------------------------------------------------------------------
@@ -246,6 +248,8 @@ class ContainerBackend(InstanceBackend):
             last = self._last_job.pop(resource_id, None)
             self._failures.pop(resource_id, None)
             self._login_methods.pop(resource_id, None)
+            self._up.pop(resource_id, None)
+            self._handled_boot.pop(resource_id, None)
             if last is not None:
                 self._retired = [future for future in self._retired if not future.done()] + [last]
         if worker is not None:
@@ -276,11 +280,27 @@ class ContainerBackend(InstanceBackend):
             return self._failures.get(resource_id)
 
     def is_ready(self, resource):
-        """False while the resource's containers are still being made (for a Running transition that waits)."""
-        resource_id = getattr(resource, "instance_id", None) or resource.db_instance_id
+        """Whether the resource may become Running: its queued Docker work is done and succeeded. Asked by the
+        emulator when a start is due (and again while False), it also brings a stopped container up, and restarts a
+        running one for RebootInstance, so that the start happens in the Starting state, as on the cloud."""
+        instance_id = getattr(resource, "instance_id", None)
+        resource_id = instance_id or resource.db_instance_id
         with self._jobs_lock:
             future = self._last_job.get(resource_id)
-            return (future is None or future.done()) and resource_id not in self._failures
+            if (future is not None and not future.done()) or resource_id in self._failures:
+                return False
+            up = self._up.get(resource_id, False)
+            # start_time is set at each Running: it tells this start (or reboot) from the ones already handled.
+            boot = getattr(resource, "start_time", None)
+            new_boot = instance_id is not None and boot and self._handled_boot.get(resource_id) != boot
+            if new_boot:
+                self._handled_boot[resource_id] = boot
+        if instance_id is None or resource.status != "Starting":
+            return True
+        if new_boot:
+            self._queue_start(resource, restart=up)  # after a stop: start; while running: RebootInstance
+            return False
+        return up
 
     # --- networks --------------------------------------------------------------------------------------------------
     def _vswitch_network(self, vswitch, resource_id):
@@ -400,6 +420,7 @@ class ContainerBackend(InstanceBackend):
             if password:
                 self._set_root_password(name, password)
             self._wait_for_ssh(address)
+            self._set_up(instance_id, True)
         self._submit(instance_id, "create the instance container", create)
 
     def login_methods(self, instance_id):
@@ -491,19 +512,38 @@ class ContainerBackend(InstanceBackend):
         return state == "true"
 
     def on_instance_started(self, instance):
-        name = self.container_name(instance.instance_id)
-        addresses = [a for a in (instance.private_ip, instance.public_ip) if a]
-
-        def start():
-            self._live("start", name)  # a no-op on first boot, where create() started it
-            for address in addresses:
-                self._wait_for_ssh(address)
-        self._submit(instance.instance_id, "start the instance container", start)
+        # With an emulator that asks is_ready() first, the container is up by now and nothing is queued here.
+        if not self._is_up(instance.instance_id):
+            self._queue_start(instance)
         if self.wait_in_hooks:
             self.wait(instance.instance_id, timeout=self.hook_wait)
 
+    def _is_up(self, resource_id):
+        with self._jobs_lock:
+            return self._up.get(resource_id, False)
+
+    def _set_up(self, resource_id, up):
+        with self._jobs_lock:
+            self._up[resource_id] = up
+
+    def _queue_start(self, instance, restart=False):
+        name = self.container_name(instance.instance_id)
+        addresses = [a for a in (instance.private_ip, instance.public_ip) if a]
+        instance_id = instance.instance_id
+
+        def start():
+            self._live("restart" if restart else "start", name)
+            for address in addresses:
+                self._wait_for_ssh(address)
+            self._set_up(instance_id, True)
+        self._set_up(instance_id, False)
+        self._submit(instance_id, "restart the instance container" if restart else "start the instance container",
+                     start)
+
     def on_instance_stopped(self, instance):
         name = self.container_name(instance.instance_id)
+        self._set_up(instance.instance_id, False)
+        # systemd takes SIGRTMIN+3 (the container's stop signal) as "shut down": a second or two.
         self._submit(instance.instance_id, "stop the instance container",
                      lambda: self.docker("stop", "-t", "30", name))
         if self.wait_in_hooks:
@@ -719,24 +759,39 @@ class ContainerBackend(InstanceBackend):
 
     def close(self):
         """The emulator stops: finish what is queued (bounded), then remove everything this backend made."""
+        self._drain_jobs()
+        cleanup(self.emulator_id, docker=self.docker)
+        with self._network_lock:
+            self._networks.clear()
+
+    def reset(self):
+        """The emulator's state was cleared (POST /_emulator/reset): nothing of the old cloud may survive, and the
+        backend serves the new one."""
+        self.close()
+        with self._jobs_lock:
+            self._failures.clear()
+            self._login_methods.clear()
+            self._up.clear()
+            self._handled_boot.clear()
+            self._closed = False
+
+    def _drain_jobs(self, timeout=30.0):
         with self._jobs_lock:
             self._closed = True
             pending = list(self._last_job.values()) + self._retired
             workers = list(self._workers.values())
             self._workers.clear()
             self._last_job.clear()
-        deadline = time.monotonic() + 30
+            self._retired = []
+        deadline = time.monotonic() + timeout
         for future in pending:
             try:
                 future.result(timeout=max(deadline - time.monotonic(), 0.1))
             except FutureTimeout:
+                log.warning("container backend: jobs still running at shutdown; removing their containers anyway")
                 break
         for worker in workers:
             worker.shutdown(wait=False, cancel_futures=True)
-        cleanup(self.emulator_id, docker=self.docker)
-        with self._network_lock:
-            self._networks.clear()
-
 
 def cleanup(emulator_id=None, docker=None):
     """Remove the containers and networks labelled by one emulator (or by any, when ``emulator_id`` is None).

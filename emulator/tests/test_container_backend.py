@@ -192,23 +192,53 @@ def test_ecs_instance_is_a_systemd_container_reachable_over_ssh(api, alicloud_em
     assert sorted(container_addresses(container).values()) == sorted([private_ip, public_ip])
     assert ssh_banner(public_ip).startswith("SSH-2.0-OpenSSH")
 
-    login_checked = "password" in container_backend.login_methods(instance_id)
-    if login_checked:
-        for address in (private_ip, public_ip):
-            result = ssh_run(address, password, tmp_path, "hostname; id -u")
-            assert result.returncode == 0, result.stderr
-            assert result.stdout.split() == [instance["HostName"], "0"]
-        wrong = ssh_run(private_ip, password + "x", tmp_path, "true")
-        assert wrong.returncode != 0 and "denied" in wrong.stderr.lower()
+    # RebootInstance restarts the container while the instance is Starting.
+    booted_at = container["State"]["StartedAt"]
+    api("ecs", "RebootInstance", InstanceId=instance_id)
+    wait_instance_status(api, instance_id, "Running")
+    assert inspect(name)["State"]["StartedAt"] != booted_at
+    assert ssh_banner(private_ip).startswith("SSH-2.0-OpenSSH")
+
+    assert container_backend.login_methods(instance_id) == ("password",)
+    for address in (private_ip, public_ip):
+        result = ssh_run(address, password, tmp_path, "hostname; id -u")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [instance["HostName"], "0"]
+    wrong = ssh_run(private_ip, password + "x", tmp_path, "true")
+    assert wrong.returncode != 0 and "denied" in wrong.stderr.lower()
 
     api("ecs", "DeleteInstance", InstanceId=instance_id, Force=True)
     assert describe_instance(api, instance_id) is None
     wait_for("container removed", lambda: inspect(name) is None)
     # The VSwitch network and the public one went with their last user.
     wait_for("networks removed", lambda: list_made(container_backend.emulator_id) == ([], []))
-    if not login_checked:
-        pytest.xfail("the emulator does not hand RunInstances' Password to the backend yet "
-                     "(on_instance_created(instance, vswitch, password=...)): root login was not checked")
+
+
+def test_key_pair_gives_root_key_login(api, alicloud_emulator, container_backend, vswitch, tmp_path):
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
+    api("ecs", "ImportKeyPair", KeyPairName="deployer", PublicKeyBody=(tmp_path / "id_ed25519.pub").read_text())
+    instance_id = api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large",
+                      SecurityGroupId=vswitch["security_group_id"], VSwitchId=vswitch["vswitch_id"],
+                      KeyPairName="deployer")["InstanceIdSets"]["InstanceIdSet"][0]
+    instance = wait_instance_status(api, instance_id, "Running")
+    private_ip = instance["VpcAttributes"]["PrivateIpAddress"]["IpAddress"][0]
+    assert instance["PublicIpAddress"]["IpAddress"] == []
+    assert container_backend.login_methods(instance_id) == ("key",)
+    command = ["ssh", "-F", "/dev/null", "-i", str(key), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10",
+               "-o", "LogLevel=ERROR", f"root@{private_ip}"]
+    result = subprocess.run(command + ["id", "-un"], capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stdout.strip()) == (0, "root"), result.stderr
+    # Every instance gets host keys of its own, never the image's.
+    fingerprint = subprocess.run(command + ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"], capture_output=True,
+                                 text=True, timeout=60, check=False).stdout.split()[:2]
+    assert len(fingerprint) == 2 and fingerprint[0] == "ssh-ed25519"
+    other = subprocess.run(["docker", "run", "--rm", ECS_IMAGE, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub"],
+                           capture_output=True, text=True, timeout=60, check=False).stdout
+    assert fingerprint[1] not in other
+    api("ecs", "DeleteInstance", InstanceId=instance_id, Force=True)
+    wait_for("everything removed", lambda: list_made(container_backend.emulator_id) == ([], []))
 
 
 def rds_wait_status(rds, db_instance_id, status):
