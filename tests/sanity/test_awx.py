@@ -1,0 +1,82 @@
+"""The AWX files agree with the playbooks and with the collection's credential chain."""
+import os
+import re
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# The seed's parameter table (service instance, region, pay type, ECS password and type, RDS password and class,
+# MLflow port and shared directory, zone, VPC ID, VSwitch ID) as deploy.yml names them.
+SEED_PARAMETERS = {
+    "alicloud_infra_name", "alicloud_infra_region", "alicloud_infra_pay_type", "alicloud_infra_ecs_password",
+    "alicloud_infra_ecs_instance_type", "alicloud_infra_rds_password", "alicloud_infra_rds_instance_class",
+    "alicloud_infra_mlflow_port", "mlflow_server_artifacts_dir", "alicloud_infra_zone_id", "alicloud_infra_vpc_id",
+    "alicloud_infra_vswitch_id",
+}
+
+
+def _load(*parts):
+    with open(os.path.join(ROOT, *parts), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _templates():
+    return {template["name"]: template for template in _load("awx", "job_templates.yml")["job_templates"]}
+
+
+def test_deploy_survey_carries_every_seed_parameter_with_the_playbook_defaults():
+    deploy = _templates()["MLflow - deploy"]
+    assert os.path.isfile(os.path.join(ROOT, deploy["playbook"]))
+    questions = {question["variable"]: question for question in deploy["survey"]["spec"]}
+    assert SEED_PARAMETERS <= set(questions)
+    defaults = _load("playbooks", "vars", "deployment.yml")
+    for variable, question in questions.items():
+        if "default" in question and variable in defaults:
+            assert question["default"] == defaults[variable], variable
+    # Secrets are survey passwords, so AWX encrypts them and hides them in job output.
+    for secret in ("alicloud_infra_ecs_password", "alicloud_infra_rds_password"):
+        assert questions[secret]["type"] == "password"
+        assert (questions[secret]["min"], questions[secret]["max"]) == (8, 30)
+    assert questions["alicloud_infra_pay_type"]["choices"] == ["PostPaid", "PrePaid"]
+    assert questions["alicloud_infra_mlflow_port"]["default"] == 5000
+
+
+def test_destroy_survey_names_the_deployment():
+    destroy = _templates()["MLflow - destroy"]
+    assert os.path.isfile(os.path.join(ROOT, destroy["playbook"]))
+    assert {question["variable"] for question in destroy["survey"]["spec"]} == {
+        "alicloud_infra_name", "alicloud_infra_region"}
+
+
+def test_credential_type_injects_what_the_collection_reads():
+    spec = _load("awx", "credential_type.yml")
+    fields = {field["id"]: field for field in spec["inputs"]["fields"]}
+    assert fields["access_key_secret"].get("secret") is True
+    assert fields["security_token"].get("secret") is True
+    injected = spec["injectors"]["env"]
+    with open(os.path.join(ROOT, "plugins", "module_utils", "alicloud.py"), encoding="utf-8") as handle:
+        module_utils = handle.read()
+    for variable in injected:
+        assert re.search(r"['\"]%s['\"]" % variable, module_utils), "%s is not read by module_utils" % variable
+    referenced = set(re.findall(r"{{\s*(\w+)", " ".join(injected.values())))
+    assert referenced <= set(fields)
+
+
+def test_injected_environment_resolves_to_the_credential_inputs():
+    """Render the injectors as AWX would and feed them to the collection's own credential chain."""
+    from ansible.template import Templar, trust_as_template  # pylint: disable=import-outside-toplevel
+    from ansible.parsing.dataloader import DataLoader  # pylint: disable=import-outside-toplevel
+    from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (  # pylint: disable=import-outside-toplevel
+        resolve_credentials)
+
+    spec = _load("awx", "credential_type.yml")
+    inputs = {"access_key_id": "LTAI5tExampleKeyId", "access_key_secret": "example-secret", "security_token": "",
+              "region": "cn-shanghai"}
+    templar = Templar(loader=DataLoader(), variables=inputs)
+    environ = {name: templar.template(trust_as_template(value)) for name, value in spec["injectors"]["env"].items()}
+    resolved = resolve_credentials({}, environ=environ)
+    assert resolved["access_key"] == "LTAI5tExampleKeyId"
+    assert resolved["secret_key"] == "example-secret"
+    assert resolved["security_token"] is None  # an empty STS field must not be sent as a token
+    assert resolved["region"] == "cn-shanghai"
