@@ -1,0 +1,101 @@
+"""playbooks/deploy.yml end to end on the local cloud: ECS instances are systemd containers with sshd and RDS is a real
+PostgreSQL container, behind the API emulator. Then the real MLflow client, a no-change re-run, and destroy."""
+import os
+import re
+import subprocess
+
+import pytest
+
+from mlflow_client_checks import exercise_tracking_server
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
+
+
+def _docker_names(label):
+    out = subprocess.run(["docker", "ps", "-a", "--filter", "label=" + label, "--format", "{{.Names}}"],
+                         capture_output=True, text=True, check=True).stdout
+    return [name for name in out.split() if name]
+
+
+def _docker_networks(label):
+    out = subprocess.run(["docker", "network", "ls", "--filter", "label=" + label, "--format", "{{.Name}}"],
+                         capture_output=True, text=True, check=True).stdout
+    return [name for name in out.split() if name]
+
+
+@pytest.fixture
+def local_cloud(alicloud_emulator_factory):
+    from alicloud_emulator.container_backend import ContainerBackend  # pylint: disable=import-outside-toplevel
+
+    backend = ContainerBackend()
+    emulator = alicloud_emulator_factory(backend=backend, clock_speed=20)
+    label = "computenest.emulator=" + backend.emulator_id
+    yield emulator, label
+    # The factory stops the emulator, and the backend removes what it made; a failed test must not leak containers.
+
+
+def _deployment_vars(secrets_dir):
+    return {
+        "alicloud_infra_name": "e2e-mlflow",
+        "alicloud_infra_region": "cn-hangzhou",
+        "alicloud_infra_zone_id": "cn-hangzhou-h",
+        "alicloud_infra_pay_type": "PostPaid",
+        "alicloud_infra_ecs_instance_type": "ecs.g7.large",
+        "alicloud_infra_ecs_password": "Ecs-login-2026x",
+        "alicloud_infra_rds_instance_class": "pg.n2.2c.1m",
+        "alicloud_infra_rds_password": "Rds(pass)2026",
+        "alicloud_infra_mlflow_port": 5000,
+        "mlflow_server_artifacts_dir": "/data/mlflow/artifacts",
+        "alicloud_infra_ssh_allowed_cidrs": ["198.18.0.0/15"],
+        "alicloud_infra_mlflow_allowed_cidrs": ["198.18.0.0/15"],
+        "mlflow_deploy_secrets_dir": str(secrets_dir),
+    }
+
+
+def _tail(run, lines=120):
+    return "\n".join((run.stdout + run.stderr).splitlines()[-lines:])
+
+
+def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
+    emulator, label = local_cloud
+    env = emulator.env()
+    secrets_dir = tmp_path / "secrets"
+    deployment = _deployment_vars(secrets_dir)
+
+    first = run_playbook("playbooks/deploy.yml", extra_vars=deployment, env=env, inventory=INVENTORY)
+    assert first.rc == 0, _tail(first)
+    match = re.search(r"MLflow is running: (http://[0-9.]+:5000)", first.stdout)
+    assert match, _tail(first)
+    url = match.group(1)
+    admin_password_file = secrets_dir / "admin-password"
+    assert oct(admin_password_file.stat().st_mode & 0o777) == "0o600"
+    admin_password = admin_password_file.read_text(encoding="utf-8").strip()
+
+    # The address came from the inventory plugin: it is the instance's public address in the cloud's own records.
+    instances = [r for r in emulator.resources()["instances"] if r["name"].startswith("e2e-mlflow")]
+    assert len(instances) == 1
+    assert url.split("//")[1].split(":")[0] == instances[0]["public_ip"]
+
+    exercise_tracking_server(url, "admin", admin_password, tmp_path)
+
+    second = run_playbook("playbooks/deploy.yml", extra_vars=deployment, env=env, inventory=INVENTORY)
+    assert second.rc == 0, _tail(second)
+    assert second.recap and all(stats.get("changed", 0) == 0 for stats in second.recap.values()), _tail(second)
+
+    # No secret reached the playbook output, even for the deploy that created everything.
+    for secret in (deployment["alicloud_infra_ecs_password"], deployment["alicloud_infra_rds_password"],
+                   admin_password, emulator.access_key_secret):
+        assert secret not in first.stdout + first.stderr
+        assert secret not in second.stdout + second.stderr
+
+    destroy = run_playbook("playbooks/destroy.yml", extra_vars=deployment, env=env, inventory=INVENTORY)
+    assert destroy.rc == 0, _tail(destroy)
+    again = run_playbook("playbooks/destroy.yml", extra_vars=deployment, env=env, inventory=INVENTORY)
+    assert again.rc == 0, _tail(again)
+    left = {kind: items for kind, items in emulator.resources().items() if items}
+    assert not left, left
+    assert _docker_names(label) == []
+    assert _docker_networks(label) == []
