@@ -187,7 +187,7 @@ class ContainerBackend(InstanceBackend):
     name = "containers"
 
     def __init__(self, ecs_image=None, rds_image=None, emulator_id=None, docker=None, ready_timeout=90.0,
-                 wait_in_hooks=True, hook_wait=8.0):
+                 wait_in_hooks=True, hook_wait=8.0, keep_on_close=False):
         self.ecs_image = ecs_image or os.environ.get("MLFLOW_TEST_IMAGE") or DEFAULT_ECS_IMAGE
         self.rds_image = rds_image or os.environ.get("MLFLOW_RDS_IMAGE") or DEFAULT_RDS_IMAGE
         self.emulator_id = emulator_id or "e" + secrets.token_hex(4)
@@ -197,6 +197,7 @@ class ContainerBackend(InstanceBackend):
         # Otherwise they wait, but less than the SDKs' 10 s read timeout: they hold the emulator's state lock.
         self.wait_in_hooks = wait_in_hooks
         self.hook_wait = hook_wait
+        self.keep_on_close = keep_on_close
         self._network_lock = threading.Lock()
         self._networks = {}        # vswitch id or "public" -> _Network
         self._jobs_lock = threading.Lock()
@@ -720,14 +721,24 @@ class ContainerBackend(InstanceBackend):
                 network.used.add(instance.private_ip)
             if instance.public_ip and instance.backend_data.get("public_network"):
                 self._adopt_public(instance.instance_id, instance.public_ip)
-            self._check_adopted(instance.instance_id, running=instance.status == "Running")
+            if self._adopted(instance.instance_id) and instance.status in ("Pending", "Starting", "Running"):
+                self._queue_start(instance)
         for db_instance in state.db_instances.values():
             key = db_instance.backend_data.get("network_key") or db_instance.vswitch_id
             if key == "public":
                 self._adopt_public(db_instance.db_instance_id, db_instance.ip_address)
             elif key in self._networks:
                 self._networks[key].used.add(db_instance.ip_address)
-            self._check_adopted(db_instance.db_instance_id, running=True)
+            if self._adopted(db_instance.db_instance_id):
+                self._queue_database_start(db_instance.db_instance_id)
+
+    def _queue_database_start(self, db_id):
+        name = self.container_name(db_id)
+
+        def start():
+            self._live("start", name)
+            self._wait_for_postgres(name)
+        self._submit(db_id, "start the adopted PostgreSQL container", start)
 
     def _adopt_public(self, resource_id, address):
         with self._network_lock:
@@ -747,27 +758,35 @@ class ContainerBackend(InstanceBackend):
             network.used.add(address)
             network.users.add(resource_id)
 
-    def _check_adopted(self, resource_id, running):
+    def _adopted(self, resource_id):
+        """Whether the resource's container survived; a lost one is marked failed (it stays out of Running)."""
         name = self.container_name(resource_id)
-        if not self.docker.ok("inspect", name):
-            # The password is not kept anywhere, so a lost instance cannot be rebuilt as it was.
-            with self._jobs_lock:
-                self._failures[resource_id] = f"container {name} is gone"
-            log.warning("container backend: container %s of %s is gone", name, resource_id)
-        elif running:
-            self._submit(resource_id, "start the adopted container", lambda: self.docker("start", name))
+        if self.docker.ok("inspect", name):
+            return True
+        # The password is not kept anywhere, so a lost instance cannot be rebuilt as it was.
+        with self._jobs_lock:
+            self._failures[resource_id] = f"container {name} is gone"
+        log.warning("container backend: container %s of %s is gone", name, resource_id)
+        return False
 
     def close(self):
-        """The emulator stops: finish what is queued (bounded), then remove everything this backend made."""
+        """The emulator stops: finish what is queued (bounded), then remove everything this backend made, unless
+        ``keep_on_close`` (an emulator with a state file, whose next run adopts the containers in restore())."""
         self._drain_jobs()
-        cleanup(self.emulator_id, docker=self.docker)
+        if self.keep_on_close:
+            log.info("container backend: containers and networks of %s kept for the next run", self.emulator_id)
+        else:
+            cleanup(self.emulator_id, docker=self.docker)
         with self._network_lock:
             self._networks.clear()
 
     def reset(self):
         """The emulator's state was cleared (POST /_emulator/reset): nothing of the old cloud may survive, and the
         backend serves the new one."""
-        self.close()
+        self._drain_jobs()
+        cleanup(self.emulator_id, docker=self.docker)
+        with self._network_lock:
+            self._networks.clear()
         with self._jobs_lock:
             self._failures.clear()
             self._login_methods.clear()

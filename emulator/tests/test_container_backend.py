@@ -368,3 +368,55 @@ def test_cleanup_command_removes_only_the_named_emulators_things():
     finally:
         for name in made:
             docker("network", "rm", name, check=False)
+
+
+def test_a_restarted_emulator_adopts_the_containers_of_its_state_file(alicloud_emulator_factory, api, tmp_path):
+    """``api`` is only used for its class: the SDK client of conftest, pointed at each emulator in turn."""
+    state_file = tmp_path / "cloud.json"
+    first_backend = ContainerBackend(ecs_image=ECS_IMAGE, rds_image=RDS_IMAGE, keep_on_close=True)
+    try:
+        first = alicloud_emulator_factory(backend=first_backend, state_file=str(state_file))
+        first_api = type(api)(first)
+        vpc_cidr = free_vpc_cidr()
+        vswitch_cidr = next(vpc_cidr.subnets(new_prefix=24))
+        vpc_id = first_api("vpc", "CreateVpc", CidrBlock=str(vpc_cidr))["VpcId"]
+        first.advance_clock(10)
+        vswitch_id = first_api("vpc", "CreateVSwitch", VpcId=vpc_id, ZoneId=ZONE,
+                               CidrBlock=str(vswitch_cidr))["VSwitchId"]
+        first.advance_clock(10)
+        group_id = first_api("ecs", "CreateSecurityGroup", VpcId=vpc_id)["SecurityGroupId"]
+        password = random_password("!@#%^*-_+=")
+        instance_id = first_api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large",
+                                SecurityGroupId=group_id, VSwitchId=vswitch_id, Password=password,
+                                InternetMaxBandwidthOut=5)["InstanceIdSets"]["InstanceIdSet"][0]
+        before = wait_instance_status(first_api, instance_id, "Running")
+        first.stop()
+        assert password not in state_file.read_text()
+        containers, networks = list_made(first_backend.emulator_id)
+        assert containers == [first_backend.container_name(instance_id)] and len(networks) == 2
+        assert inspect(containers[0])["State"]["Running"]
+
+        second_backend = ContainerBackend(ecs_image=ECS_IMAGE, rds_image=RDS_IMAGE)
+        second = alicloud_emulator_factory(backend=second_backend, state_file=str(state_file))
+        second_api = type(api)(second)
+        assert second_backend.emulator_id == first_backend.emulator_id
+        after = describe_instance(second_api, instance_id)
+        assert after["Status"] == "Running"
+        assert after["VpcAttributes"] == before["VpcAttributes"]
+        public_ip = after["PublicIpAddress"]["IpAddress"][0]
+        assert public_ip == before["PublicIpAddress"]["IpAddress"][0]
+        assert second_backend.wait(instance_id, timeout=WAIT_SECONDS), second_backend.failure(instance_id)
+        # The root password set by the first run still works: the container is the same machine.
+        result = ssh_run(public_ip, password, tmp_path, "id -u")
+        assert (result.returncode, result.stdout.strip()) == (0, "0"), result.stderr
+        # Addresses in use are known again: the next instance gets the next address.
+        next_id = second_api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large",
+                             SecurityGroupId=group_id, VSwitchId=vswitch_id,
+                             )["InstanceIdSets"]["InstanceIdSet"][0]
+        next_instance = wait_instance_status(second_api, next_id, "Running")
+        assert next_instance["VpcAttributes"]["PrivateIpAddress"]["IpAddress"] == [
+            str(vswitch_cidr.network_address + 2)]
+        second.stop()
+        assert list_made(first_backend.emulator_id) == ([], [])
+    finally:
+        cleanup(first_backend.emulator_id)
