@@ -24,9 +24,20 @@ class InstanceBackend:
     def restore(self, state):
         """Called once after a state file was loaded, with the CloudState (re-attach to running containers...)."""
 
-    def on_instance_created(self, instance, vswitch):
-        """RunInstances accepted the instance (status Pending). Must set ``instance.private_ip``."""
+    def on_instance_created(self, instance, vswitch, password=None, public_key=None):
+        """RunInstances accepted the instance (status Pending). Must set ``instance.private_ip``. ``password`` is
+        the request's Password in plain text, ``public_key`` the OpenSSH public key of its KeyPairName (each None
+        when not given); use them once, never store them in clear."""
         raise NotImplementedError
+
+    def is_ready(self, resource):
+        """Whether an Instance or DBInstance may become Running now. The emulator asks when the clock says the
+        start is due and, while this is False, asks again shortly after: a backend whose machines take time to
+        come up keeps the API's status honest."""
+        return True
+
+    def on_instance_password_changed(self, instance, password):
+        """ModifyInstanceAttribute with Password."""
 
     def on_instance_started(self, instance):
         """The instance reached Running (first boot or StartInstance)."""
@@ -119,7 +130,7 @@ class SimulatedBackend(InstanceBackend):
     def _release_private(self, vswitch_id, address):
         self._used_private.get(vswitch_id, set()).discard(address)
 
-    def on_instance_created(self, instance, vswitch):
+    def on_instance_created(self, instance, vswitch, password=None, public_key=None):
         address = self._allocate_private(vswitch)
         if address is None:
             raise RuntimeError("no free address")  # the API layer checks capacity first

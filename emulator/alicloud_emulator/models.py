@@ -87,6 +87,17 @@ class Instance:
 
 
 @dataclass
+class KeyPair:
+    name: str
+    region_id: str
+    public_key: str
+    fingerprint: str
+    creation_time: float
+    tags: dict = field(default_factory=dict)
+    resource_group_id: str = ""
+
+
+@dataclass
 class DBAccount:
     name: str
     account_type: str

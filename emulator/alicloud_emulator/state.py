@@ -23,6 +23,9 @@ DURATIONS = {
     "database_create": 5.0,       # Creating -> Running
 }
 
+# How long to wait before asking a backend again whether a resource is ready, in real seconds.
+RECHECK_REAL_SECONDS = 0.2
+
 # name -> function(state, *args); filled by the product modules with @event_handler.
 EVENT_HANDLERS = {}
 
@@ -38,7 +41,7 @@ def event_handler(name):
 
 COLLECTIONS = (
     ("vpcs", models.Vpc), ("vswitches", models.VSwitch), ("security_groups", models.SecurityGroup),
-    ("instances", models.Instance), ("db_instances", models.DBInstance),
+    ("instances", models.Instance), ("db_instances", models.DBInstance), ("key_pairs", models.KeyPair),
 )
 
 
@@ -60,6 +63,7 @@ class CloudState:
             # Region -> {instance id: Instance} in creation order: DescribeInstances pages one region's dict.
             self.instances_by_region = {region: {} for region in REGIONS}
             self.db_instances = {}
+            self.key_pairs = {}               # (region, name) -> KeyPair
             self.vswitch_members = {}         # vswitch id -> set of instance and RDS instance ids in it
             self.security_group_members = {}  # security group id -> set of instance ids
             self.client_tokens = {}           # (product, action, region, token) -> (fingerprint, answer)
@@ -67,6 +71,7 @@ class CloudState:
             self._events = []
             self._event_sequence = 0
             self._applying_due = None
+            self._deferred_events = []
             self._random = random.Random(self.seed)
             self.touch()
 
@@ -103,6 +108,15 @@ class CloudState:
         self._event_sequence += 1
         heapq.heappush(self._events, (due, self._event_sequence, event_name, list(args)))
 
+    def schedule_recheck(self, event_name, *args):
+        """Run an event again a fifth of a real second from now (whatever the clock speed): a backend said its
+        resource is not ready yet."""
+        # At least a microsecond of emulated time, so that the event lands after "now" even on a nearly frozen clock.
+        due = self.now() + max(RECHECK_REAL_SECONDS * self.clock.speed, 1e-6)
+        self._event_sequence += 1
+        # Held back until the current run of due events ends: the recheck must not spin inside that run.
+        self._deferred_events.append((due, self._event_sequence, event_name, list(args)))
+
     def run_due_events(self):
         """Apply every transition whose time has come, in time order."""
         with self.lock:
@@ -116,6 +130,9 @@ class CloudState:
                 finally:
                     self._applying_due = None
                 applied = True
+            for event in self._deferred_events:
+                heapq.heappush(self._events, event)
+            self._deferred_events = []
             if applied:
                 self.touch()
 
@@ -176,6 +193,8 @@ class CloudState:
                         self.add_instance(resource)
                     elif model is models.DBInstance:
                         self.add_db_instance(resource)
+                    elif model is models.KeyPair:
+                        self.key_pairs[(resource.region_id, resource.name)] = resource
                     else:
                         key = {"vpcs": "vpc_id", "vswitches": "vswitch_id",
                                "security_groups": "security_group_id"}[name]

@@ -1,4 +1,6 @@
 """ECS 2014-05-26: regions and zones, security groups and rules, instances, public addresses, tags, images, types."""
+import base64
+import hashlib
 import ipaddress
 import re
 
@@ -23,6 +25,11 @@ def instance_not_found(instance_id):
 
 def security_group_not_found(group_id):
     return ApiError("InvalidSecurityGroupId.NotFound", f"The specified SecurityGroupId {group_id} does not exist.",
+                    status=404)
+
+
+def key_pair_not_found(name):
+    return ApiError("InvalidKeyPairName.NotFound", f"The specified KeyPairName {name} does not exist in our records.",
                     status=404)
 
 
@@ -340,6 +347,9 @@ def _instance_transition(state, instance_id, expected, target):
     instance = state.instances.get(instance_id)
     if instance is None or instance.status != expected:
         return
+    if target == "Running" and not state.backend.is_ready(instance):
+        state.schedule_recheck("instance_transition", instance_id, expected, target)
+        return
     instance.status = target
     if target == "Starting":
         state.schedule("instance_starting", "instance_transition", instance_id, "Starting", "Running")
@@ -404,6 +414,11 @@ def run_instances(ctx):
     if password is not None:
         _check_password(password)
     key_pair_name = params.get("KeyPairName", "")
+    key_pair = None
+    if key_pair_name:
+        key_pair = state.key_pairs.get((region_id, key_pair_name))
+        if key_pair is None:
+            raise key_pair_not_found(key_pair_name)
     bandwidth_out = params.integer("InternetMaxBandwidthOut", 0, minimum=0, maximum=200,
                                    code="InvalidInternetMaxBandwidthOut.Malformed")
     bandwidth_in = params.integer("InternetMaxBandwidthIn", 0, minimum=0, maximum=200)
@@ -447,7 +462,8 @@ def run_instances(ctx):
                 key_pair_name=key_pair_name, system_disk_category=disk_category, system_disk_size=disk_size,
                 tags={key: value or "" for key, value in tags}, resource_group_id=params.get("ResourceGroupId", ""),
             )
-            state.backend.on_instance_created(instance, vswitch)
+            state.backend.on_instance_created(instance, vswitch, password=password,
+                                              public_key=key_pair.public_key if key_pair else None)
             if bandwidth_out > 0:
                 instance.public_ip = state.backend.allocate_public_ip(instance)
             state.add_instance(instance)
@@ -670,8 +686,10 @@ def modify_instance_attribute(ctx):
         instance.description = ctx.params.get("Description")
     if ctx.params.get("HostName") is not None:
         instance.host_name = ctx.params.get("HostName")
-    if ctx.params.get("Password") is not None:
-        _check_password(ctx.params.get("Password"))
+    password = ctx.params.get("Password")
+    if password is not None:
+        _check_password(password)
+        ctx.backend.on_instance_password_changed(instance, password)
     return {}
 
 
@@ -757,3 +775,78 @@ def list_tag_resources(ctx):
     page, next_token = page_by_token(ctx.params, rows, key=lambda row: f"{row['ResourceId']}/{row['TagKey']}",
                                      max_results=50, default_results=50)
     return {"TagResources": {"TagResource": page}, "NextToken": next_token}
+
+
+# --- key pairs ------------------------------------------------------------------------------------------------------
+_PUBLIC_KEY = re.compile(r"^(ssh-rsa|ssh-ed25519|ecdsa-sha2-nistp(256|384|521)) ([A-Za-z0-9+/]+={0,2})( .*)?$")
+
+
+def _fingerprint(public_key):
+    """MD5 of the key blob in colon-separated hex, as the console shows it."""
+    blob = base64.b64decode(_PUBLIC_KEY.match(public_key).group(3))
+    digest = hashlib.md5(blob).hexdigest()  # noqa: S324  (a fingerprint format, not a security use)
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def _key_pair_name(params):
+    name = params.require("KeyPairName")
+    if not re.fullmatch(r"[A-Za-z\u4e00-\u9fa5][\w.:\-\u4e00-\u9fa5]{1,127}", name) or name.startswith(("http://",
+                                                                                                      "https://")):
+        raise ApiError("InvalidKeyPairName.Malformed", f"The specified KeyPairName {name} is not valid.")
+    return name
+
+
+def describe_key_pair(key_pair):
+    answer = {"KeyPairName": key_pair.name, "KeyPairFingerPrint": key_pair.fingerprint,
+              "CreationTime": iso_time(key_pair.creation_time), "ResourceGroupId": key_pair.resource_group_id}
+    if key_pair.tags:
+        answer["Tags"] = ecs_tags(key_pair.tags)
+    return answer
+
+
+@api("ecs", "ImportKeyPair")
+def import_key_pair(ctx):
+    region_id = ctx.region()
+    name = _key_pair_name(ctx.params)
+    public_key = ctx.params.require("PublicKeyBody").strip()
+    match = _PUBLIC_KEY.match(public_key)
+    try:
+        valid = match is not None and len(base64.b64decode(match.group(3), validate=True)) > 16
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ApiError("InvalidPublicKeyBody.Malformed", "The specified PublicKeyBody is not a valid OpenSSH key.")
+    if (region_id, name) in ctx.state.key_pairs:
+        raise ApiError("KeyPair.AlreadyExist", f"The key pair {name} already exists.", status=409)
+    key_pair = models.KeyPair(name=name, region_id=region_id, public_key=public_key,
+                              fingerprint=_fingerprint(public_key), creation_time=ctx.state.now(),
+                              tags={key: value or "" for key, value in ctx.params.tags()},
+                              resource_group_id=ctx.params.get("ResourceGroupId", ""))
+    ctx.state.key_pairs[(region_id, name)] = key_pair
+    return {"KeyPairName": name, "KeyPairFingerPrint": key_pair.fingerprint}
+
+
+@api("ecs", "DescribeKeyPairs")
+def describe_key_pairs(ctx):
+    region_id = ctx.region()
+    name = ctx.params.get("KeyPairName")
+    fingerprint = ctx.params.get("KeyPairFingerPrint")
+    matches_tags = tag_filter(ctx.params.tags())
+    pairs = [pair for (region, _), pair in ctx.state.key_pairs.items()
+             if region == region_id and (name is None or pair.name == name)
+             and (fingerprint is None or pair.fingerprint == fingerprint) and matches_tags(pair.tags)]
+    page, number, size = page_by_number(ctx.params, pairs, max_size=50)
+    return {"KeyPairs": {"KeyPair": [describe_key_pair(pair) for pair in page]}, "TotalCount": len(pairs),
+            "PageNumber": number, "PageSize": size}
+
+
+@api("ecs", "DeleteKeyPairs")
+def delete_key_pairs(ctx):
+    region_id = ctx.region()
+    names = ctx.params.json_list("KeyPairNames", limit=100)
+    if not names:
+        raise missing_parameter("KeyPairNames")
+    # Unknown names are skipped, as the real API does; instances keep running with the key they were given.
+    for name in names:
+        ctx.state.key_pairs.pop((region_id, name), None)
+    return {}

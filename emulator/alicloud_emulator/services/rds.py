@@ -42,6 +42,9 @@ def _db_status(state, db_instance_id, expected, target):
     db_instance = state.db_instances.get(db_instance_id)
     if db_instance is None or db_instance.status != expected:
         return
+    if target == "Running" and expected == "Creating" and not state.backend.is_ready(db_instance):
+        state.schedule_recheck("db_status", db_instance_id, expected, target)
+        return
     db_instance.status = target
     if target == "Running":
         state.backend.on_db_instance_running(db_instance)
