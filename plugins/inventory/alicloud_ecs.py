@@ -212,6 +212,7 @@ cache_connection: ~/.cache/ansible-inventory
 cache_timeout: 600
 """
 
+import functools
 import hashlib
 import json
 import logging
@@ -254,6 +255,9 @@ RESERVED_QUERY_KEYS = frozenset(("RegionId", "MaxResults", "NextToken", "PageNum
 # A region that answers with one of these is refused to this identity: skipped with a warning unless strict.
 PERMISSION_CODE_PREFIXES = ("Forbidden", "NoPermission", "InvalidAccessKeyId", "Unauthorized")
 
+# A keyed_groups key that only names a variable, or a path of dictionary keys into one (alicloud_tags.Role).
+PLAIN_VARIABLE_PATH = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\s*$")
+
 # camelCase words that a mechanical split would mangle.
 SNAKE_CASE_EXCEPTIONS = {"VSwitchId": "vswitch_id", "VSwitchIds": "vswitch_ids"}
 
@@ -262,6 +266,7 @@ class InventoryConfigError(AnsibleError):
     """An option of the inventory file breaks a rule; the message names the option."""
 
 
+@functools.lru_cache(maxsize=1024)
 def camel_to_snake(name):
     """InstanceId -> instance_id, OSType -> os_type, VSwitchId -> vswitch_id."""
     if name in SNAKE_CASE_EXCEPTIONS:
@@ -332,6 +337,26 @@ def instance_hostvars(instance):
         HOSTVAR_PREFIX + "vswitch_id": vpc.get("VSwitchId") or None,
     })
     return hostvars
+
+
+_NOT_FOUND = object()
+
+
+def lookup_plain_path(expression, variables):
+    """The value a plain `name.key.key` expression has in variables, or _NOT_FOUND when Jinja must decide.
+
+    Jinja resolves `a.b` as an attribute first, so a key that is also a dict method name (items, keys ...) is left to
+    Jinja, as is anything missing (its undefined-variable rules then apply unchanged).
+    """
+    if not isinstance(expression, str) or not PLAIN_VARIABLE_PATH.match(expression):
+        return _NOT_FOUND
+    name, *keys = expression.strip().split(".")
+    value = variables.get(name, _NOT_FOUND)
+    for key in keys:
+        if not isinstance(value, dict) or hasattr(dict, key) or key not in value:
+            return _NOT_FOUND
+        value = value[key]
+    return value
 
 
 def validate_hostname_preferences(preferences):
@@ -657,6 +682,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return [instance for region in regions if region in listed for instance in listed[region]]
 
     # Populating -----------------------------------------------------------------------------------------------------
+
+    def _compose(self, template, variables, disable_lookups=...):
+        """Constructed's evaluation, without compiling a Jinja expression per host for a plain variable path.
+
+        keyed_groups keys are usually plain paths (alicloud_zone_id, alicloud_tags.Role); compiling them once per host
+        is most of the time an inventory of thousands of hosts takes.
+        """
+        if not self.get_option("use_extra_vars"):
+            value = lookup_plain_path(template, variables)
+            if value is not _NOT_FOUND:
+                return value
+        return super()._compose(template, variables)
 
     def _populate(self, instances, preferences):
         strict = self.get_option("strict")

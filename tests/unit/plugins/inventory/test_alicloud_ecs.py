@@ -12,6 +12,7 @@ from ansible.errors import AnsibleError  # noqa: E402
 from ansible.inventory.data import InventoryData  # noqa: E402
 from ansible.parsing.dataloader import DataLoader  # noqa: E402
 from ansible.plugins.loader import init_plugin_loader, inventory_loader  # noqa: E402
+from ansible.template import trust_as_template  # noqa: E402
 
 init_plugin_loader([COLLECTIONS])
 
@@ -439,3 +440,47 @@ def test_cache_second_run_makes_no_call_and_query_changes_miss(tmp_path, fake_cl
     # Another selection in the same file is another question: it goes to the API.
     run_inventory(tmp_path, dict(config, tags={"Deployment": "other"}))
     assert len(fake_cloud.calls) > calls_after_first
+
+
+VARIABLES = {"alicloud_zone_id": "cn-hangzhou-h", "alicloud_tags": {"Role": "mlflow", "items": "x"},
+             "alicloud_vpc_attributes": {"private_ip_address": ["10.0.0.1"]}, "empty": ""}
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("alicloud_zone_id", "cn-hangzhou-h"),
+    (" alicloud_tags.Role ", "mlflow"),
+    ("alicloud_vpc_attributes.private_ip_address", ["10.0.0.1"]),
+    ("empty", ""),
+])
+def test_plain_paths_are_looked_up_directly(expression, expected):
+    assert alicloud_ecs.lookup_plain_path(expression, VARIABLES) == expected
+
+
+@pytest.mark.parametrize("expression", [
+    "alicloud_tags.items",  # a dict method name: Jinja's attribute-first rule decides
+    "alicloud_tags.Missing", "missing", "alicloud_zone_id.foo", "alicloud_tags['Role']",
+    "alicloud_tags.Role | upper", "'literal'", 42,
+])
+def test_everything_else_is_left_to_jinja(expression):
+    assert alicloud_ecs.lookup_plain_path(expression, VARIABLES) is alicloud_ecs._NOT_FOUND  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize("expression", [
+    "alicloud_zone_id", "alicloud_tags.Role", "alicloud_tags.items", "alicloud_tags.Role | upper",
+    "alicloud_vpc_attributes.private_ip_address",
+])
+def test_compose_gives_what_jinja_gives(expression):
+    plugin = inventory_loader.get("computenest.mlflow.alicloud_ecs")
+    plugin.loader = DataLoader()
+    plugin.set_options(direct={"plugin": "computenest.mlflow.alicloud_ecs"})
+    # Expressions of an inventory file are trusted templates, as ansible loads them.
+    expression = trust_as_template(expression)
+
+    def outcome(compose):
+        try:
+            return "value", compose(expression, VARIABLES)
+        except AnsibleError as error:
+            return "error", type(error)
+    fast = outcome(plugin._compose)  # pylint: disable=protected-access
+    jinja = outcome(super(type(plugin), plugin)._compose)  # pylint: disable=protected-access,bad-super-call
+    assert fast == jinja
