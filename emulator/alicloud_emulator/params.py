@@ -11,6 +11,10 @@ COMMON_PARAMETERS = frozenset({
     "ResourceOwnerId", "ResourceOwnerAccount", "BearerToken",
 })
 
+# Parameter names whose values are secrets: masked in the request log, never kept.
+SECRET_PARAMETER = re.compile(r"password|secret|securitytoken|bearertoken|authorization", re.IGNORECASE)
+SECRET_MARK = "******"
+
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
@@ -125,5 +129,7 @@ class Params:
         return [item.strip() for item in raw.split(",") if item.strip()]
 
     def fingerprint(self):
-        """What identifies a create request for ClientToken idempotency."""
-        return tuple(sorted((k, v) for k, v in self.values.items() if k not in COMMON_PARAMETERS and k != "DryRun"))
+        """What identifies a create request for ClientToken idempotency. Secrets count by presence only: the
+        fingerprint is kept (and saved in the state file), a password must not be."""
+        return tuple(sorted((k, SECRET_MARK if SECRET_PARAMETER.search(k) else v) for k, v in self.values.items()
+                            if k not in COMMON_PARAMETERS and k != "DryRun"))

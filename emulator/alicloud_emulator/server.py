@@ -17,13 +17,11 @@ from .backend import SimulatedBackend
 from .clock import Clock
 from .errors import ApiError
 from .faults import FaultInjector, FaultRule, fault_error, parse_fault_spec
-from .params import Params
+from .params import SECRET_MARK, SECRET_PARAMETER, Params
 from .services import ACTIONS, PRODUCT_VERSIONS, RequestContext
 from .signing import SignatureVerifier
 from .state import CloudState
 
-SECRET_PARAMETER = re.compile(r"password|secret|securitytoken|bearertoken|authorization", re.IGNORECASE)
-MASK = "******"
 # Answers of these actions change nothing, so they never mark the state file dirty.
 READ_ONLY_ACTION = re.compile(r"^(Describe|List|Get)")
 DEFAULT_REGION = "cn-hangzhou"
@@ -31,7 +29,7 @@ HOST_IDS = {"ecs": "ecs.aliyuncs.com", "vpc": "vpc.aliyuncs.com", "rds": "rds.al
 
 
 def mask_params(params):
-    return {key: (MASK if SECRET_PARAMETER.search(key) else value)
+    return {key: (SECRET_MARK if SECRET_PARAMETER.search(key) else value)
             for key, value in params.items() if key != "Signature"}
 
 
