@@ -89,6 +89,11 @@ POOL_2W = {
     "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "4",
     "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "1800",
 }
+POOL_FINAL = {
+    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": "5",
+    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": "10",
+    "MLFLOW_SQLALCHEMYSTORE_POOL_RECYCLE": "1800",
+}
 CONFIGS: dict[str, dict] = {
     "plain": {
         "help": "the plain command: mlflow server --backend-store-uri ... --default-artifact-root DIR "
@@ -137,14 +142,14 @@ CONFIGS: dict[str, dict] = {
         "db_set": {"synchronous_commit": "off"},
     },
     "final": {
-        "help": "recommended: launcher, --workers 2 (= CPUs), pool 8 + overflow 4, recycle 1800 s, "
-        "--timeout-keep-alive 30 --backlog 2048, no jobs",
+        "help": "recommended: launcher, --workers 2 (= CPUs), pool 5 + overflow 10 per engine (from "
+        "max_connections 100), recycle 1800 s, --timeout-keep-alive 30, no jobs",
         "launcher": True, "workers": 2,
-        "uvicorn_opts": "--timeout-keep-alive 30 --backlog 2048",
-        "proxied": True, "env": {**NO_JOBS, **POOL_2W},
+        "uvicorn_opts": "--timeout-keep-alive 30",
+        "proxied": True, "env": {**NO_JOBS, **POOL_FINAL},
     },
 }
-DEFAULT_CONFIGS = "plain,w1,launch-w2,final"
+DEFAULT_CONFIGS = "plain,w2,final"
 
 METRICS = [
     # key, label, unit/format, higher_is_better
@@ -154,9 +159,17 @@ METRICS = [
     ("nprocs", "processes", "{:.0f}", None),
     ("routes_ok", "MLflow 3 routes answering (of 4)", "{:.0f}", True),
     ("log_metric_1c", "log_metric, 1 client (calls/s)", "{:.1f}", True),
+    ("log_metric_p50_ms", "  log_metric latency p50 (ms)", "{:.1f}", False),
+    ("log_metric_p90_ms", "  log_metric latency p90 (ms)", "{:.1f}", False),
+    ("log_metric_slow_pct", "  log_metric calls > 35 ms (%)", "{:.0f}", None),
+    ("srv_cpu_ms_metric", "  server CPU per log_metric (ms)", "{:.1f}", False),
+    ("cli_cpu_ms_metric", "  client CPU per log_metric (ms)", "{:.1f}", None),
     ("log_batch_mps", "log_batch, 1,000/call (metrics/s)", "{:.0f}", True),
+    ("srv_cpu_ms_batch", "  server CPU per 1,000-metric batch (ms)", "{:.0f}", False),
     ("runs_per_s", "runs created/s (create, 10 params, end)", "{:.1f}", True),
+    ("srv_cpu_ms_run", "  server CPU per run (ms)", "{:.1f}", False),
     ("log_metric_8c", "log_metric, 8 client procs (calls/s)", "{:.1f}", True),
+    ("srv_cpu_ms_metric_8c", "  server CPU per call, 8 clients (ms)", "{:.1f}", False),
     ("search_1000_ms", "search_runs, 1,000 runs in 1 page (ms)", "{:.0f}", False),
     ("search_filter_ms", "search_runs, filter+order, 100 (ms)", "{:.0f}", False),
     ("art_up_mbps", "artifact upload (MB/s)", "{:.1f}", True),
@@ -537,8 +550,22 @@ def measure_server(name: str, cfg: dict, args, pg: Postgres, tmpl: str, rnd: int
         run = client.create_run(exp_id)
         rid = run.info.run_id
         client.log_metric(rid, "warm", 0.0)
-        n, dt = rate(lambda i: client.log_metric(rid, "m", float(i), step=i), args.duration)
+        lat: list[float] = []
+
+        def one_metric(i):
+            t = time.perf_counter()
+            client.log_metric(rid, "m", float(i), step=i)
+            lat.append(time.perf_counter() - t)
+
+        c0, p0 = tree_cpu_seconds(proc.pid), time.process_time()
+        n, dt = rate(one_metric, args.duration)
         res["log_metric_1c"] = n / dt
+        res["srv_cpu_ms_metric"] = (tree_cpu_seconds(proc.pid) - c0) / n * 1000
+        res["cli_cpu_ms_metric"] = (time.process_time() - p0) / n * 1000
+        lat.sort()
+        res["log_metric_p50_ms"] = lat[len(lat) // 2] * 1000
+        res["log_metric_p90_ms"] = lat[int(len(lat) * 0.9)] * 1000
+        res["log_metric_slow_pct"] = 100.0 * sum(1 for x in lat if x > 0.035) / len(lat)
 
         batch_run = client.create_run(exp_id).info.run_id
         ts = int(time.time() * 1000)
@@ -546,8 +573,10 @@ def measure_server(name: str, cfg: dict, args, pg: Postgres, tmpl: str, rnd: int
         def one_batch(i):
             client.log_batch(batch_run, metrics=[Metric("b", float(j), ts, i * 1000 + j) for j in range(1000)])
 
+        c0 = tree_cpu_seconds(proc.pid)
         n, dt = rate(one_batch, args.duration)
         res["log_batch_mps"] = n * 1000 / dt
+        res["srv_cpu_ms_batch"] = (tree_cpu_seconds(proc.pid) - c0) / n * 1000
 
         params = [Param(f"param_{j}", f"value_{j}") for j in range(10)]
 
@@ -556,13 +585,22 @@ def measure_server(name: str, cfg: dict, args, pg: Postgres, tmpl: str, rnd: int
             client.log_batch(r.info.run_id, params=params)
             client.set_terminated(r.info.run_id)
 
+        c0 = tree_cpu_seconds(proc.pid)
         n, dt = rate(one_run, args.duration)
         res["runs_per_s"] = n / dt
+        res["srv_cpu_ms_run"] = (tree_cpu_seconds(proc.pid) - c0) / n * 1000
 
         run_ids = [client.create_run(exp_id).info.run_id for _ in range(args.clients)]
         t_start = time.time() + 2.5 + 0.2 * args.clients
-        counts = pool.map(_client_worker, [(url, r, t_start, args.duration) for r in run_ids])
+        pending = pool.map_async(_client_worker, [(url, r, t_start, args.duration) for r in run_ids])
+        while time.time() < t_start:
+            time.sleep(0.005)
+        c0 = tree_cpu_seconds(proc.pid)
+        time.sleep(args.duration)
+        c1 = tree_cpu_seconds(proc.pid)
+        counts = pending.get(timeout=120)
         res["log_metric_8c"] = sum(counts) / args.duration
+        res["srv_cpu_ms_metric_8c"] = (c1 - c0) / max(1, sum(counts)) * 1000
         res["clients"] = args.clients
 
         search_exp = client.get_experiment_by_name("search-1000").experiment_id
