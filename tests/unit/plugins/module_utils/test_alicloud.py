@@ -464,7 +464,7 @@ def sdk_client(server, **kwargs):
 
 def test_legacy_sdk_sends_flattened_params_and_returns_a_dict(canned):
     canned.queue.append((200, {'RequestId': 'r1', 'Vpcs': {'Vpc': []}, 'TotalCount': 0}, {}))
-    client, _ = sdk_client(canned)
+    client = sdk_client(canned)[0]
     params = dict(alicloud.flatten_tags({'app': 'mlflow'}), VpcName='v', PageSize=50, DryRun=False)
     assert client.call('vpc', 'DescribeVpcs', params) == {'RequestId': 'r1', 'Vpcs': {'Vpc': []}, 'TotalCount': 0}
     query = canned.requests[0]['query']
@@ -489,7 +489,7 @@ def test_legacy_sdk_server_errors_are_normalised_and_retried_once_each(canned):
 
 def test_legacy_sdk_client_error_fields(canned):
     canned.queue.append((404, {'Code': 'InvalidVpcId.NotFound', 'Message': 'no such vpc', 'RequestId': 'r-404'}, {}))
-    client, _ = sdk_client(canned)
+    client = sdk_client(canned)[0]
     with pytest.raises(AlicloudApiError) as info:
         client.call('vpc', 'DeleteVpc', {'VpcId': 'vpc-x'})
     error = info.value
@@ -516,14 +516,14 @@ def test_tea_sdk_call_error_and_retry_after(canned):
 
 
 def test_tea_unknown_parameter_is_a_config_error(canned):
-    client, _ = sdk_client(canned)
+    client = sdk_client(canned)[0]
     with pytest.raises(AlicloudConfigError, match='NoSuchParam'):
         client.call('rds', 'DescribeDBInstances', {'RegionId': 'cn-hangzhou', 'NoSuchParam': 1})
     assert canned.requests == []
 
 
 def test_unknown_legacy_action_is_a_config_error(canned):
-    client, _ = sdk_client(canned)
+    client = sdk_client(canned)[0]
     with pytest.raises(AlicloudConfigError, match='NoSuchAction'):
         client.call('ecs', 'NoSuchAction', {})
 

@@ -177,8 +177,8 @@ def test_reconcile_adds_missing_and_purges_undeclared():
     assert [c['action'] for c in module.api_calls] == ['RevokeSecurityGroup', 'AuthorizeSecurityGroup']
     revoke, authorize = module.api_calls[0]['params'], module.api_calls[1]['params']
     assert revoke['Permissions.1.SourceCidrIp'] == '0.0.0.0/0' and 'Permissions.2.SourceCidrIp' not in revoke
-    assert (authorize['Permissions.1.PortRange'], authorize['Permissions.1.SourceCidrIp']) == ('22/22',
-                                                                                              '1.2.3.0/24')
+    added = (authorize['Permissions.1.PortRange'], authorize['Permissions.1.SourceCidrIp'])
+    assert added == ('22/22', '1.2.3.0/24')
     assert sorted(security_group.rule_key(r) for r in after) == \
         sorted(security_group.rule_key(r) for r in params['rules'])
 
