@@ -17,11 +17,10 @@ psycopg2 = pytest.importorskip("psycopg2")
 
 from alibabacloud_rds20140815 import models as rds_models  # noqa: E402
 from alicloud_emulator.container_backend import (  # noqa: E402
-    DEFAULT_ECS_IMAGE, DEFAULT_RDS_IMAGE, LABEL, PUBLIC_RANGE, ContainerBackend, Docker, cleanup, docker_subnets,
-    host_routes, list_made, main,
+    DEFAULT_ECS_IMAGE, DEFAULT_RDS_IMAGE, LABEL, PUBLIC_RANGE, ContainerBackend, Docker, DockerError, cleanup,
+    docker_subnets, host_routes, list_made, main, quote_identifier, quote_literal, redact,
 )
-
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+from alicloud_emulator.models import DBInstance  # noqa: E402
 
 DEBIAN_IMAGE = "debian_12_9_x64_20G_alibase_20250117.vhd"
 ZONE = "cn-hangzhou-h"
@@ -36,9 +35,11 @@ def _docker_ready():
     return docker.ok("image", "inspect", ECS_IMAGE) and docker.ok("image", "inspect", RDS_IMAGE)
 
 
-if not _docker_ready():
-    pytest.skip(f"needs the Docker engine and the images {ECS_IMAGE} (scripts/build-image.sh) and {RDS_IMAGE} "
-                f"(scripts/build-rds-image.sh)", allow_module_level=True)
+@pytest.fixture(scope="module")
+def docker_images():
+    if not _docker_ready():
+        pytest.skip(f"needs the Docker engine and the images {ECS_IMAGE} (scripts/build-image.sh) and {RDS_IMAGE} "
+                    f"(scripts/build-rds-image.sh)")
 
 
 def wait_for(what, probe, timeout=WAIT_SECONDS, interval=0.3):
@@ -78,7 +79,7 @@ def inspect(name):
 
 
 @pytest.fixture
-def container_backend():
+def container_backend(docker_images):
     backend = ContainerBackend(ecs_image=ECS_IMAGE, rds_image=RDS_IMAGE)
     yield backend
     # Whatever happened in the test: nothing labelled by this emulator survives it.
@@ -147,6 +148,8 @@ def container_addresses(container):
     return {name: settings["IPAddress"] for name, settings in container["NetworkSettings"]["Networks"].items()}
 
 
+@pytest.mark.docker
+@pytest.mark.slow
 def test_ecs_instance_is_a_systemd_container_reachable_over_ssh(api, alicloud_emulator, container_backend, vswitch,
                                                                  tmp_path):
     password = random_password("!@#%^*-_+=")
@@ -214,6 +217,8 @@ def test_ecs_instance_is_a_systemd_container_reachable_over_ssh(api, alicloud_em
     wait_for("networks removed", lambda: list_made(container_backend.emulator_id) == ([], []))
 
 
+@pytest.mark.docker
+@pytest.mark.slow
 def test_key_pair_gives_root_key_login(api, alicloud_emulator, container_backend, vswitch, tmp_path):
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True, timeout=30)
@@ -262,6 +267,8 @@ def connection_error(address, user, password, database):
     return None
 
 
+@pytest.mark.docker
+@pytest.mark.slow
 def test_rds_instance_is_postgresql_behind_its_whitelist(rds, alicloud_emulator, container_backend, vswitch):
     cidr = vswitch["cidr"]
     # The host reaches the network through its bridge, the address the backend gives Docker's gateway.
@@ -337,6 +344,8 @@ def test_rds_instance_is_postgresql_behind_its_whitelist(rds, alicloud_emulator,
     wait_for("VSwitch network removed", lambda: list_made(container_backend.emulator_id) == ([], []))
 
 
+@pytest.mark.docker
+@pytest.mark.slow
 def test_stopping_the_emulator_removes_everything_it_made(rds, alicloud_emulator, container_backend, vswitch):
     rds.create_dbinstance(rds_models.CreateDBInstanceRequest(
         region_id="cn-hangzhou", engine="PostgreSQL", engine_version="15.0", dbinstance_class="pg.n2.2c.1m",
@@ -351,7 +360,9 @@ def test_stopping_the_emulator_removes_everything_it_made(rds, alicloud_emulator
     assert list_made(container_backend.emulator_id) == ([], [])
 
 
-def test_cleanup_command_removes_only_the_named_emulators_things():
+@pytest.mark.docker
+@pytest.mark.slow
+def test_cleanup_command_removes_only_the_named_emulators_things(docker_images):
     docker = Docker()
     mine, other = "e" + secrets.token_hex(4), "e" + secrets.token_hex(4)
     made = []
@@ -370,7 +381,10 @@ def test_cleanup_command_removes_only_the_named_emulators_things():
             docker("network", "rm", name, check=False)
 
 
-def test_a_restarted_emulator_adopts_the_containers_of_its_state_file(alicloud_emulator_factory, api, tmp_path):
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_restarted_emulator_adopts_the_containers_of_its_state_file(docker_images, alicloud_emulator_factory, api,
+                                                                      tmp_path):
     """``api`` is only used for its class: the SDK client of conftest, pointed at each emulator in turn."""
     state_file = tmp_path / "cloud.json"
     first_backend = ContainerBackend(ecs_image=ECS_IMAGE, rds_image=RDS_IMAGE, keep_on_close=True)
@@ -420,3 +434,72 @@ def test_a_restarted_emulator_adopts_the_containers_of_its_state_file(alicloud_e
         assert list_made(first_backend.emulator_id) == ([], [])
     finally:
         cleanup(first_backend.emulator_id)
+
+
+# --- without Docker: the pieces that decide what goes into the containers --------------------------------------------
+def make_db_instance(security_ip_arrays):
+    return DBInstance(
+        db_instance_id="pgm-bp1test", region_id="cn-hangzhou", zone_id=ZONE, engine="PostgreSQL",
+        engine_version="15.0", db_instance_class="pg.n2.2c.1m", cpu=2, memory=4096, max_connections=400, storage=20,
+        storage_type="cloud_essd", category="Basic", pay_type="Postpaid", net_type="Intranet", network_type="VPC",
+        vpc_id="vpc-1", vswitch_id="vsw-1", description="", status="Running", creation_time=0.0,
+        security_ip_arrays=security_ip_arrays)
+
+
+def test_pg_hba_follows_every_whitelist_group_and_always_keeps_local_admin():
+    hba = ContainerBackend._pg_hba(make_db_instance({
+        "default": ["127.0.0.1", "10.0.1.0/24", "10.0.1.7"], "app": ["10.0.1.0/24", "192.168.5.9/32", "bogus"]}))
+    rules = [line.split("#")[0].split() for line in hba.splitlines() if line and not line.startswith("#")]
+    assert rules == [["local", "all", "postgres", "peer"],
+                     ["host", "all", "all", "127.0.0.1/32", "scram-sha-256"],
+                     ["host", "all", "all", "10.0.1.0/24", "scram-sha-256"],      # app (groups sorted), once
+                     ["host", "all", "all", "192.168.5.9/32", "scram-sha-256"],
+                     ["host", "all", "all", "10.0.1.7/32", "scram-sha-256"]]      # a bare address is a /32
+    # The deny-all whitelist of a fresh instance lets only local administration in.
+    closed = ContainerBackend._pg_hba(make_db_instance({"default": ["127.0.0.1"]}))
+    assert [line for line in closed.splitlines() if line.startswith("host")] == [
+        "host all all 127.0.0.1/32 scram-sha-256"]
+
+
+def test_sql_quoting_and_log_redaction():
+    assert quote_identifier('we"ird') == '"we""ird"'
+    assert quote_literal("it's") == "'it''s'"
+    psql_error = ('ERROR:  syntax error at or near "x"\n'
+                  "LINE 1: CREATE ROLE \"a\" LOGIN PASSWORD 'Secret-1x' x;\n"
+                  "                                                  ^")
+    logged = redact(psql_error, ["Secret-1x"])
+    assert "Secret-1x" not in logged and "LINE" not in logged and logged.startswith("ERROR:")
+    assert redact("chpasswd: root:Secret-1x bad", ["Secret-1x"]) == "chpasswd: root:*** bad"
+
+
+def test_docker_errors_name_the_command_but_never_the_secret(tmp_path):
+    fake = tmp_path / "docker"
+    # A stand-in CLI that fails and echoes its stdin on stderr, as a careless tool might.
+    fake.write_text("#!/bin/sh\ncat >&2\nexit 3\n")
+    fake.chmod(0o700)
+    with pytest.raises(DockerError) as caught:
+        Docker(binary=str(fake))("exec", "-i", "box", "chpasswd", stdin="root:Secret-1x\n",
+                                 secret_values=("Secret-1x",))
+    assert "docker exec -i failed (3)" in str(caught.value)
+    assert "Secret-1x" not in str(caught.value) and "root:***" in str(caught.value)
+
+
+def test_login_files_carry_the_sshd_drop_in_the_key_and_private_host_keys():
+    import io
+    import tarfile
+    stream = ContainerBackend._login_files("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXI= user@host\n", "iZtestZ")
+    with tarfile.open(fileobj=io.BytesIO(stream)) as archive:
+        members = {member.name: member for member in archive.getmembers()}
+        drop_in = archive.extractfile("etc/ssh/sshd_config.d/60-computenest-emulator.conf").read().decode()
+        authorized = archive.extractfile("root/.ssh/authorized_keys").read().decode()
+    assert "PermitRootLogin yes" in drop_in and "PasswordAuthentication yes" in drop_in
+    assert authorized == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHVzZXI= user@host\n"
+    assert members["root/.ssh"].isdir() and members["root/.ssh"].mode == 0o700
+    assert members["root/.ssh/authorized_keys"].mode == 0o600
+    for kind in ("ed25519", "ecdsa"):
+        assert members[f"etc/ssh/ssh_host_{kind}_key"].mode == 0o600
+        assert members[f"etc/ssh/ssh_host_{kind}_key.pub"].mode == 0o644
+    assert all(member.uid == 0 and member.gid == 0 for member in members.values())
+    # Without a key pair root has no authorized_keys at all.
+    with tarfile.open(fileobj=io.BytesIO(ContainerBackend._login_files(None, "iZtestZ"))) as archive:
+        assert not any(name.startswith("root/") for name in archive.getnames())
