@@ -31,6 +31,7 @@ CORE_SDK_IMPORT_ERROR = None
 try:
     from aliyunsdkcore.client import AcsClient
     from aliyunsdkcore.auth.credentials import StsTokenCredential
+    from aliyunsdkcore.auth.signers.sts_token_signer import StsTokenSigner
     from aliyunsdkcore.acs_exception.exceptions import ClientException as CoreClientException
     from aliyunsdkcore.acs_exception.exceptions import ServerException as CoreServerException
     HAS_CORE_SDK = True
@@ -631,10 +632,15 @@ class AlicloudClient(object):
             kwargs = dict(region_id=self.region, auto_retry=False, max_retry_time=0, timeout=self.timeout,
                           connect_timeout=self.connect_timeout)
             if self._security_token:
-                kwargs['credential'] = StsTokenCredential(self.access_key, self._secret_key, self._security_token)
+                credential = StsTokenCredential(self.access_key, self._secret_key, self._security_token)
+                kwargs['credential'] = credential
             else:
                 kwargs.update(ak=self.access_key, secret=self._secret_key)
             self._core_client = AcsClient(**kwargs)
+            if self._security_token:
+                # The core SDK prefers ALIYUN_ACCESS_KEY_ID/_SECRET from the environment over a passed credential
+                # object; the credentials this module resolved must be the ones that sign.
+                self._core_client._signer = StsTokenSigner(credential)
         return self._core_client
 
     def _legacy_request(self, product, action):

@@ -604,3 +604,17 @@ def test_create_token_other_errors_propagate_and_check_mode_calls_nothing():
     module = TokenModule([], check_mode=True)
     assert module.create_with_client_token('vpc', 'CreateVpc', {}, ['x'], lambda r: r['VpcId'],
                                            lambda i: None) == (None, None)
+
+
+@pytest.mark.parametrize('product', ['ecs', 'rds'])
+def test_sts_token_is_sent_and_sdk_environment_keys_do_not_take_over(canned, monkeypatch, product):
+    monkeypatch.setenv('ALIYUN_ACCESS_KEY_ID', 'hijack-ak')
+    monkeypatch.setenv('ALIYUN_ACCESS_KEY_SECRET', 'hijack-secret')
+    client = sdk_client(canned, security_token='sts-token')[0]
+    client.call(product, 'DescribeRegions', {})
+    request = canned.requests[0]
+    if product == 'ecs':
+        assert request['query']['SecurityToken'] == 'sts-token' and request['query']['AccessKeyId'] == 'test-ak'
+    else:
+        assert request['headers'].get('x-acs-security-token') == 'sts-token'
+        assert 'Credential=test-ak' in request['headers'].get('Authorization', '')
