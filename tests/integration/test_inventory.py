@@ -315,6 +315,68 @@ def test_throttled_listing_is_still_complete(alicloud_emulator, cloud, tmp_path)
     assert answers["OK"] == 2 * 5
 
 
+@pytest.fixture(name="refuse_region")
+def refuse_region_fixture(monkeypatch):
+    """Make the emulator answer DescribeInstances in the given regions with 403 Forbidden.RAM.
+
+    The emulator has no permission fault yet, so this wraps its DescribeInstances handler: the refusal still travels
+    as a real HTTP answer through the SDK and the collection's client.
+    """
+    from alicloud_emulator.errors import ApiError  # pylint: disable=import-outside-toplevel
+    from alicloud_emulator.services import ACTIONS  # pylint: disable=import-outside-toplevel
+
+    describe_instances = ACTIONS[("ecs", "DescribeInstances")]
+    refused = set()
+
+    def guarded(context):
+        if context.params.get("RegionId") in refused:
+            raise ApiError("Forbidden.RAM", "User not authorized to operate on the specified resource, or this API "
+                           "doesn't support RAM.", status=403)
+        return describe_instances(context)
+    monkeypatch.setitem(ACTIONS, ("ecs", "DescribeInstances"), guarded)
+    return refused.update
+
+
+def test_region_that_refuses_permission_is_skipped_or_fails_under_strict(alicloud_emulator, cloud, tmp_path,
+                                                                         refuse_region):
+    allowed = cloud.run_instances("cn-hangzhou", 2, {"Deployment": "d1"})
+    cloud.run_instances("cn-beijing", 2, {"Deployment": "d1"})
+    refuse_region(["cn-beijing"])
+    config = {"regions": ["cn-hangzhou", "cn-beijing"], "tags": {"Deployment": "d1"}, "hostnames": ["instance_id"]}
+
+    listing, stderr = inventory_list(alicloud_emulator, tmp_path, config)
+    assert members(listing, "alicloud_ecs") == sorted(allowed)
+    assert "skipping region cn-beijing, which refused permission" in stderr and "Forbidden.RAM" in stderr
+
+    proc = run_inventory(alicloud_emulator, tmp_path, dict(config, strict=True), "--list",
+                         env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+    assert proc.returncode != 0
+    assert "permission refused (strict is on): cn-beijing" in proc.stderr
+
+
+def test_wrong_credentials_fail_instead_of_listing_nothing(alicloud_emulator, cloud, tmp_path):
+    cloud.run_instances("cn-hangzhou", 1, {"Deployment": "d1"})
+    # ansible-inventory only warns about a source that failed unless told otherwise; users of AWX should set this too.
+    strict_sources = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+    config = {"regions": ["cn-hangzhou", "cn-beijing"], "tags": {"Deployment": "d1"}}
+
+    unknown_key = dict(strict_sources, ALICLOUD_ACCESS_KEY="LTAInotakeyoftheemulator")
+    proc = run_inventory(alicloud_emulator, tmp_path, config, "--list", env=unknown_key)
+    assert proc.returncode != 0
+    assert "every region refused permission" in proc.stderr and "InvalidAccessKeyId.NotFound" in proc.stderr
+
+    wrong_secret = dict(strict_sources, ALICLOUD_SECRET_KEY="not-the-secret")
+    proc = run_inventory(alicloud_emulator, tmp_path, config, "--list", env=wrong_secret)
+    assert proc.returncode != 0
+    # The core SDK reports a SignatureDoesNotMatch answer as InvalidAccessKeySecret.
+    assert "InvalidAccessKeySecret" in proc.stderr
+    assert "not-the-secret" not in proc.stderr and alicloud_emulator.access_key_secret not in proc.stderr
+
+    # Without regions the plugin asks DescribeRegions first, and says so when that is refused.
+    proc = run_inventory(alicloud_emulator, tmp_path, {"tags": {"Deployment": "d1"}}, "--list", env=unknown_key)
+    assert proc.returncode != 0 and "DescribeRegions in cn-hangzhou failed" in proc.stderr
+
+
 @pytest.mark.slow
 def test_ten_thousand_instances_over_four_regions(alicloud_emulator, cloud, tmp_path):
     regions = ["cn-hangzhou", "cn-shanghai", "cn-beijing", "cn-shenzhen"]
