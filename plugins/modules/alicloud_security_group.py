@@ -250,9 +250,11 @@ def rule_key(rule):
 
 def existing_rules(module, group_id):
     """The group's IPv4 CIDR ingress rules; rules from groups, prefix lists or IPv6 are left out (never touched)."""
-    body = module.client.call('ecs', 'DescribeSecurityGroupAttribute',
-                              {'RegionId': module.region, 'SecurityGroupId': group_id, 'Direction': 'ingress'})
-    permissions = (body.get('Permissions') or {}).get('Permission') or []
+    # MaxResults/NextToken: large groups answer in pages (500 per page is the API's default size).
+    permissions = module.client.paginate('ecs', 'DescribeSecurityGroupAttribute',
+                                         {'RegionId': module.region, 'SecurityGroupId': group_id,
+                                          'Direction': 'ingress'},
+                                         'Permissions.Permission', style='token', page_size=500)
     rules = []
     for permission in permissions:
         if (permission.get('Direction') or 'ingress') != 'ingress' or not permission.get('SourceCidrIp'):
