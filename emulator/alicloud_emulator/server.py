@@ -12,16 +12,18 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from .services import ecs, rds, vpc  # noqa: F401  (importing registers the handlers)
+from .services import ecs, rds, vpc
 from .backend import SimulatedBackend
 from .clock import Clock
 from .errors import ApiError
 from .faults import FaultInjector, FaultRule, fault_error, parse_fault_spec
 from .params import SECRET_MARK, SECRET_PARAMETER, Params
-from .services import ACTIONS, PRODUCT_VERSIONS, RequestContext
+from .services import ACTIONS, PRODUCT_VERSIONS, JsonArray, RequestContext
 from .signing import SignatureVerifier
 from .state import CloudState
 
+# Importing the product modules registers their handlers in ACTIONS.
+PRODUCT_MODULES = (ecs, vpc, rds)
 # Answers of these actions change nothing, so they never mark the state file dirty.
 READ_ONLY_ACTION = re.compile(r"^(Describe|List|Get)")
 DEFAULT_REGION = "cn-hangzhou"
@@ -31,6 +33,22 @@ HOST_IDS = {"ecs": "ecs.aliyuncs.com", "vpc": "vpc.aliyuncs.com", "rds": "rds.al
 def mask_params(params):
     return {key: (SECRET_MARK if SECRET_PARAMETER.search(key) else value)
             for key, value in params.items() if key != "Signature"}
+
+
+def encode_body(body):
+    """JSON bytes of an answer, splicing in pre-encoded JsonArray parts."""
+    spliced = {}
+
+    def placeholder(value):
+        if isinstance(value, JsonArray):
+            marker = f"\x00json-array-{len(spliced)}\x00"
+            spliced[json.dumps(marker)] = value.encode()
+            return marker
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=placeholder)
+    for marker, encoded in spliced.items():
+        text = text.replace(marker, encoded, 1)
+    return text.encode("utf-8")
 
 
 class Response:
@@ -344,7 +362,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
             # A lost reply: the action happened, the client sees the connection close without an answer.
             self.close_connection = True
             return
-        payload = json.dumps(response.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = encode_body(response.body)
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))

@@ -59,6 +59,18 @@ class RequestContext:
         return answer
 
 
+class JsonArray:
+    """A JSON array given as already encoded items: the server splices them into the answer unparsed. Pages of
+    unchanged resources are then served without encoding them again."""
+    __slots__ = ("items",)
+
+    def __init__(self, items):
+        self.items = items
+
+    def encode(self):
+        return "[" + ",".join(self.items) + "]"
+
+
 def iso_time(epoch_seconds, with_seconds=True):
     pattern = "%Y-%m-%dT%H:%M:%SZ" if with_seconds else "%Y-%m-%dT%H:%MZ"
     return time.strftime(pattern, time.gmtime(epoch_seconds))

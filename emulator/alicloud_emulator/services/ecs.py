@@ -2,6 +2,7 @@
 import base64
 import hashlib
 import ipaddress
+import json
 import re
 
 from .. import models
@@ -9,8 +10,8 @@ from ..catalog import (LISTED_INSTANCE_TYPES, PUBLIC_IMAGES, REGIONS, image_os, 
                        region_endpoint, zones_of)
 from ..errors import ApiError, invalid_parameter, missing_parameter
 from ..state import event_handler
-from . import api, iso_time, page_by_number, page_by_token, tag_filter
-from .vpc import get_vpc
+from . import JsonArray, api, iso_time, page_by_number, page_by_token, tag_filter
+from .vpc import available_ip_count, get_vpc, get_vswitch
 
 INCORRECT_STATUS_MESSAGE = "The current status of the resource does not support this operation."
 PROTOCOLS = ("TCP", "UDP", "ICMP", "GRE", "ALL", "ICMPV6")
@@ -384,7 +385,6 @@ def _security_group_ids(params):
 
 @api("ecs", "RunInstances")
 def run_instances(ctx):
-    from .vpc import available_ip_count, get_vswitch  # local: vpc imports nothing from here
     state, params = ctx.state, ctx.params
     region_id = ctx.region()
     image_id = params.require("ImageId")
@@ -474,19 +474,21 @@ def run_instances(ctx):
     return ctx.idempotent(region_id, create)
 
 
-def describe_instance(instance, cache=None):
-    """The DescribeInstances entry. ``cache`` (instance id -> (version key, entry)) saves rebuilding unchanged
-    entries: inventories page through thousands of instances and most of them do not change between calls."""
-    if cache is not None:
-        key = (instance.status, instance.name, instance.description, instance.host_name, instance.public_ip,
-               instance.start_time, instance.internet_max_bandwidth_out, tuple(instance.tags.items()),
-               tuple(instance.security_group_ids))
-        cached = cache.get(instance.instance_id)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        answer = describe_instance(instance)
-        cache[instance.instance_id] = (key, answer)
-        return answer
+def encoded_instance(instance, cache):
+    """The DescribeInstances entry as JSON text, rebuilt only when the instance changed: inventories page through
+    thousands of instances, most of which do not change between two calls."""
+    key = (instance.status, instance.name, instance.description, instance.host_name, instance.public_ip,
+           instance.start_time, instance.internet_max_bandwidth_out, tuple(instance.tags.items()),
+           tuple(instance.security_group_ids))
+    cached = cache.get(instance.instance_id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    text = json.dumps(describe_instance(instance), ensure_ascii=False, separators=(",", ":"))
+    cache[instance.instance_id] = (key, text)
+    return text
+
+
+def describe_instance(instance):
     answer = {
         "InstanceId": instance.instance_id, "InstanceName": instance.name, "Description": instance.description,
         "HostName": instance.host_name, "Status": instance.status, "InstanceType": instance.instance_type,
@@ -583,7 +585,8 @@ def describe_instances(ctx):
     else:
         page, answer["PageNumber"], answer["PageSize"] = page_by_number(params, candidates, max_size=100)
         answer["NextToken"] = ""
-    answer["Instances"] = {"Instance": [describe_instance(instance, state.render_cache) for instance in page]}
+    answer["Instances"] = {"Instance": JsonArray([encoded_instance(instance, state.render_cache)
+                                                  for instance in page])}
     return answer
 
 

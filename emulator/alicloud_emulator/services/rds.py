@@ -8,6 +8,7 @@ from ..catalog import RDS_CLASSES, RDS_ENGINES, REGIONS, zones_of
 from ..errors import ApiError, invalid_parameter, missing_parameter
 from ..state import event_handler
 from . import api, iso_time, page_by_number, page_by_token
+from .vpc import available_ip_count, get_vpc, get_vswitch
 
 STATE_MESSAGE = "Current DB instance state does not support this operation."
 RESERVED_ACCOUNT_NAMES = {"postgres", "root", "admin", "aliyun_root", "replicator", "pgadmin", "public",
@@ -102,7 +103,6 @@ def _security_ip_list(db_instance):
 
 @api("rds", "CreateDBInstance")
 def create_db_instance(ctx):
-    from .vpc import available_ip_count, get_vpc, get_vswitch
     state, params = ctx.state, ctx.params
     region_id = ctx.region()
     engine = params.choice("Engine", tuple(RDS_ENGINES), required=True, code="InvalidEngine.Malformed")
