@@ -491,3 +491,17 @@ def test_modules_through_ansible_playbook_with_module_defaults(cloud, run_playbo
     second = run_playbook(str(playbook), extra_vars=extra)
     assert second.rc == 0 and second.stat('localhost', 'changed') == 0
     assert (cloud.count('vpcs'), cloud.count('vswitches')) == (1, 1)
+
+
+def test_vswitch_waits_for_a_pending_vpc(alicloud_emulator_factory, run_module):
+    """At 2x speed a new VPC stays Pending for about 2.5 s: CreateVSwitch is refused until then, and retried."""
+    cloud = Cloud(alicloud_emulator_factory(clock_speed=2.0), run_module)
+    vpc = ok(cloud.run('alicloud_vpc', {'name': 'net', 'cidr_block': '10.0.0.0/16', 'wait': False}))['vpc']
+    assert vpc['status'] == 'Pending'
+    created = ok(cloud.run('alicloud_vswitch', {'name': 'sw', 'vpc_id': vpc['id'], 'zone_id': ZONE,
+                                                'cidr_block': '10.0.1.0/24'}))
+    assert created['vswitch']['status'] == 'Available'
+    refused = [e for e in cloud.emulator.requests() if e['action'] == 'CreateVSwitch' and e['code']]
+    assert refused and all(e['code'] == 'IncorrectVpcStatus' for e in refused)
+    assert [c['action'] for c in created['api_calls']] == ['CreateVSwitch']
+    assert cloud.count('vswitches') == 1
