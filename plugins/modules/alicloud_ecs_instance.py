@@ -103,7 +103,9 @@ options:
     default: PayByTraffic
   tags:
     description:
-      - Tags of the instance (at most 20). Also part of the identity used to find it.
+      - Tags of the instance (at most 20).
+      - Without O(instance_id) they are part of the identity: an instance is matched when it has O(name) and carries
+        all of these tags. To add tags to an existing instance, address it by O(instance_id).
     type: dict
   purge_tags:
     description:
