@@ -104,7 +104,7 @@ options:
   tags:
     description:
       - Tags of the instance (at most 20).
-      - Without O(instance_id) they are part of the identity: an instance is matched when it has O(name) and carries
+      - Without O(instance_id) they are part of the identity. An instance is matched when it has O(name) and carries
         all of these tags. To add tags to an existing instance, address it by O(instance_id).
     type: dict
   purge_tags:
