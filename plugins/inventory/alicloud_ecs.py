@@ -216,7 +216,6 @@ import functools
 import hashlib
 import json
 import logging
-import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -226,16 +225,17 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 try:
     from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
+        HAS_CORE_SDK,
         AlicloudApiError,
         AlicloudClient,
         AlicloudConfigError,
         resolve_credentials,
         resolve_endpoint,
     )
-except ImportError as exc:  # the SDK the client needs may be missing on this controller
+except ImportError as exc:  # an installation without this collection's module_utils on the controller
     ALICLOUD_IMPORT_ERROR = exc
 else:
-    ALICLOUD_IMPORT_ERROR = None
+    ALICLOUD_IMPORT_ERROR = None if HAS_CORE_SDK else "the Python package aliyun-python-sdk-core is not installed"
 
 ACCEPTED_FILE_SUFFIXES = ("alicloud_ecs.yml", "alicloud_ecs.yaml", "alicloud.yml", "alicloud.yaml")
 HOSTVAR_PREFIX = "alicloud_"
@@ -491,11 +491,6 @@ def combine_query_results(include_results, exclude_results):
     return [selected[instance_id] for instance_id in sorted(selected)]
 
 
-def expected_page_calls(instance_count):
-    """DescribeInstances calls a listing of this many instances needs (an empty listing still asks once)."""
-    return max(1, math.ceil(instance_count / PAGE_SIZE))
-
-
 class RegionRefused(Exception):
     """A region answered a query with a permission error."""
 
@@ -621,7 +616,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         home = self._home_region(credentials)
         try:
             answer = self._client(credentials, home).call("ecs", "DescribeRegions", {})
-        except AlicloudApiError as error:
+        except (AlicloudApiError, AlicloudConfigError) as error:
             raise AnsibleError(
                 "alicloud_ecs inventory: DescribeRegions in %s failed, and regions is empty: %s" % (home, to_native(error))
             )
@@ -652,6 +647,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if is_permission_error(error):
                 raise RegionRefused(region, error)
             raise AnsibleError("alicloud_ecs inventory: listing instances in %s failed: %s" % (region, to_native(error)))
+        except AlicloudConfigError as error:
+            raise AnsibleError("alicloud_ecs inventory: %s" % to_native(error))
         return combine_query_results(include_results, exclude_results)
 
     def _list_instances(self, credentials, includes, excludes):

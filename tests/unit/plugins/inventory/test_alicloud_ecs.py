@@ -191,11 +191,6 @@ def test_permission_errors(code, refused):
     assert alicloud_ecs.is_permission_error(AlicloudApiError(code, "m")) is refused
 
 
-@pytest.mark.parametrize("count, calls", [(0, 1), (1, 1), (100, 1), (101, 2), (10000, 100), (2501, 26)])
-def test_expected_page_calls(count, calls):
-    assert alicloud_ecs.expected_page_calls(count) == calls
-
-
 @pytest.mark.parametrize("path, accepted", [
     ("prod.alicloud_ecs.yml", True), ("prod.alicloud_ecs.yaml", True), ("alicloud.yml", True),
     ("x.alicloud.yaml", True), ("prod.aws_ec2.yml", False), ("alicloud_ecs.json", False),
@@ -484,3 +479,12 @@ def test_compose_gives_what_jinja_gives(expression):
     fast = outcome(plugin._compose)  # pylint: disable=protected-access
     jinja = outcome(super(type(plugin), plugin)._compose)  # pylint: disable=protected-access,bad-super-call
     assert fast == jinja
+
+
+def test_missing_sdk_is_a_clear_error(tmp_path, fake_cloud, monkeypatch):
+    plugin_module = sys.modules[type(inventory_loader.get("computenest.mlflow.alicloud_ecs")).__module__]
+    monkeypatch.setattr(plugin_module, "ALICLOUD_IMPORT_ERROR", "the Python package aliyun-python-sdk-core is not "
+                        "installed")
+    with pytest.raises(AnsibleError, match="needs the Alibaba Cloud SDK: the Python package aliyun-python-sdk-core"):
+        run_inventory(tmp_path, {})
+    assert fake_cloud.calls == []
