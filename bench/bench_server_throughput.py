@@ -407,14 +407,31 @@ def tree_cpu_seconds(root: int) -> float:
     return total / tick
 
 
+def session_pids(sid: int) -> list[int]:
+    """Processes of session ``sid``: servers are started in their own session, so this also finds
+    descendants re-parented to init when their parent exited first (the job runners' consumers)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:
+            out.append(int(d))
+    return out
+
+
 def stop_tree(proc: subprocess.Popen, grace: float = 15.0) -> None:
-    pids = tree_pids(proc.pid)
+    pids = tree_pids(proc.pid) + session_pids(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGTERM)
     deadline = time.time() + grace
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
-    pids = sorted(set(pids) | set(tree_pids(proc.pid)))
+    pids = sorted(set(pids) | set(tree_pids(proc.pid)) | set(session_pids(proc.pid)))
     for p in pids:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p, signal.SIGKILL)
