@@ -77,6 +77,9 @@ def build_parser():
                         help="inject a fault from the start (repeatable; see below)")
     parser.add_argument("--state-file", metavar="PATH", help="load the cloud from PATH at start and save it "
                         "there on change and at exit (mode 0600), so a demo can stop and resume")
+    parser.add_argument("--backend", choices=("simulated", "containers"), default="simulated",
+                        help="what instances are: 'simulated' (addresses only, the default) or 'containers' (a "
+                        "Docker container per ECS and RDS instance, see emulator/CONTAINER_BACKEND.md)")
     parser.add_argument("--verbose", action="store_true", help="print one line per API request on stderr")
     return parser
 
@@ -86,11 +89,16 @@ def main(argv=None):
     options = parser.parse_args(argv)
     if not options.access_key_secret:
         parser.error("--access-key-secret (or ALICLOUD_EMULATOR_SECRET) is required")
+    backend = None
+    if options.backend == "containers":
+        # Imported only when asked for: it needs the docker CLI, the default backend needs nothing.
+        from .container_backend import ContainerBackend
+        backend = ContainerBackend()
     emulator = Emulator(
         access_key_id=options.access_key_id, access_key_secret=options.access_key_secret, host=options.host,
         port=options.port, clock_speed=options.clock_speed, seed=options.seed, faults=options.fault,
         state_file=options.state_file, extra_credentials=dict(options.extra_key), region=options.region,
-        verbose=options.verbose,
+        verbose=options.verbose, backend=backend,
     )
     try:
         emulator.start()

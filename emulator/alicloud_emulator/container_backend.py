@@ -89,7 +89,7 @@ class Docker:
         if isinstance(stdin, str):
             stdin = stdin.encode()
         try:
-            completed = subprocess.run([self.binary, *args], input=stdin, capture_output=True,
+            completed = subprocess.run([self.binary, *args], input=stdin, capture_output=True, check=False,
                                        timeout=timeout or self.timeout)
         except subprocess.TimeoutExpired:
             raise DockerError(f"docker {args[0]} timed out after {timeout or self.timeout} s") from None
@@ -811,6 +811,7 @@ class ContainerBackend(InstanceBackend):
                 break
         for worker in workers:
             worker.shutdown(wait=False, cancel_futures=True)
+
 
 def cleanup(emulator_id=None, docker=None):
     """Remove the containers and networks labelled by one emulator (or by any, when ``emulator_id`` is None).

@@ -146,6 +146,11 @@ def test_accounts(rds, alicloud_emulator, running_db):
     assert tea_error(create, "Bad-Name") == ("InvalidAccountName.Malformed", 400)
     assert tea_error(create, "postgres") == ("InvalidAccountName.Malformed", 400)
     assert tea_error(create, "other", "weak") == ("InvalidAccountPassword.Malformed", 400)
+    rds.modify_account_description(models.ModifyAccountDescriptionRequest(
+        dbinstance_id=running_db, account_name="mlflow", account_description="tracking server"))
+    account = rds.describe_accounts(models.DescribeAccountsRequest(
+        dbinstance_id=running_db)).body.accounts.dbinstance_account[0]
+    assert account.account_description == "tracking server"
     rds.reset_account_password(models.ResetAccountPasswordRequest(dbinstance_id=running_db, account_name="mlflow",
                                                                   account_password="An0ther!Pass"))
     rds.delete_account(models.DeleteAccountRequest(dbinstance_id=running_db, account_name="mlflow"))
@@ -176,6 +181,10 @@ def test_databases(rds, alicloud_emulator, running_db):
         dbinstance_id=running_db)).body.accounts.dbinstance_account[0]
     privilege = account.database_privileges.database_privilege[0]
     assert (privilege.dbname, privilege.account_privilege) == ("mlflow", "DBOwner")
+    rds.modify_dbdescription(models.ModifyDBDescriptionRequest(dbinstance_id=running_db, dbname="mlflow",
+                                                               dbdescription="runs"))
+    assert rds.describe_databases(models.DescribeDatabasesRequest(
+        dbinstance_id=running_db)).body.databases.database[0].dbdescription == "runs"
     duplicate = models.CreateDatabaseRequest(dbinstance_id=running_db, dbname="mlflow", character_set_name="UTF8")
     assert tea_error(rds.create_database, duplicate) == ("InvalidDBName.Duplicate", 400)
     assert tea_error(rds.create_database, models.CreateDatabaseRequest(

@@ -359,6 +359,20 @@ def reset_account_password(ctx):
     return {}
 
 
+@api("rds", "ModifyAccountDescription")
+def modify_account_description(ctx):
+    db = get_db_instance(ctx.state, ctx.params.require("DBInstanceId"))
+    name = ctx.params.require("AccountName")
+    description = ctx.params.require("AccountDescription")
+    if len(description) > 256 or description.startswith(("http://", "https://")):
+        raise invalid_parameter("AccountDescription", "At most 256 characters, not starting with http(s)://.")
+    require_running(db)
+    if name not in db.accounts:
+        raise _account_not_found(name)
+    db.accounts[name].description = description
+    return {}
+
+
 @api("rds", "DescribeAccounts")
 def describe_accounts(ctx):
     db = get_db_instance(ctx.state, ctx.params.require("DBInstanceId"))
@@ -463,6 +477,20 @@ def describe_databases(ctx):
                      "ConnLimit": "-1", "Tablespace": "pg_default",
                      "Accounts": {"AccountPrivilegeInfo": privileges}})
     return {"Databases": {"Database": rows}}
+
+
+@api("rds", "ModifyDBDescription")
+def modify_db_description(ctx):
+    db = get_db_instance(ctx.state, ctx.params.require("DBInstanceId"))
+    name = ctx.params.require("DBName")
+    description = ctx.params.require("DBDescription")
+    if len(description) > 256 or description.startswith(("http://", "https://")):
+        raise invalid_parameter("DBDescription", "At most 256 characters, not starting with http(s)://.")
+    require_running(db)
+    if name not in db.databases:
+        raise ApiError("InvalidDBName.NotFound", f"The specified database {name} does not exist.", status=404)
+    db.databases[name].description = description
+    return {}
 
 
 @api("rds", "DeleteDatabase")
