@@ -81,6 +81,9 @@ class InstanceBackend:
     def on_security_ips_changed(self, db_instance):
         """ModifySecurityIps changed ``db_instance.security_ip_arrays``."""
 
+    def reset(self):
+        """The emulator's state was cleared (``reset()``, POST /_emulator/reset): forget the old cloud."""
+
     def close(self):
         """The emulator stops."""
 
@@ -95,6 +98,11 @@ class SimulatedBackend(InstanceBackend):
         self._used_private = {}   # vswitch id -> set of addresses in use
         self._next_public = 1
         self._public_in_use = set()
+
+    def reset(self):
+        self._used_private.clear()
+        self._public_in_use.clear()
+        self._next_public = 1
 
     def restore(self, state):
         self._used_private.clear()

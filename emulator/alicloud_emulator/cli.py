@@ -93,7 +93,8 @@ def main(argv=None):
     if options.backend == "containers":
         # Imported only when asked for: it needs the docker CLI, the default backend needs nothing.
         from .container_backend import ContainerBackend
-        backend = ContainerBackend()
+        # With a state file the next run adopts the containers, so they outlive this process.
+        backend = ContainerBackend(keep_on_close=bool(options.state_file))
     emulator = Emulator(
         access_key_id=options.access_key_id, access_key_secret=options.access_key_secret, host=options.host,
         port=options.port, clock_speed=options.clock_speed, seed=options.seed, faults=options.fault,

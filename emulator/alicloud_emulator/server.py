@@ -178,6 +178,7 @@ class Emulator:
         """A fresh cloud: no resources, empty log, only the faults given at start."""
         with self.state.lock:
             self.state.clear()
+            self.backend.reset()
         self.faults.clear()
         self._arm_startup_faults()
         with self._log_lock:
