@@ -68,6 +68,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SERVER_PYTHON = ROOT / ".cache" / "bench-venv" / "bin" / "python"
+DEFAULT_UVLOOP_PYTHON = ROOT / ".cache" / "bench-venv-uvloop" / "bin" / "python"
 DEFAULT_LAUNCHER = ROOT / "roles" / "mlflow_server" / "files" / "mlflow_server_launcher.py"
 DEFAULT_PG_DIR = ROOT / ".cache" / "bench-pg"
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -113,9 +114,10 @@ CONFIGS: dict[str, dict] = {
         "launcher": False, "workers": 2, "uvicorn_opts": None, "proxied": True, "env": NO_JOBS,
     },
     "w2-uvloop": {
-        "help": "--workers 2 --uvicorn-opts '--loop uvloop --http httptools', no launcher, no jobs",
-        "launcher": False, "workers": 2, "uvicorn_opts": "--loop uvloop --http httptools",
-        "proxied": True, "env": NO_JOBS,
+        "help": "--workers 2, no launcher, no jobs, venv with uvloop + httptools (uvicorn's --loop/--http "
+        "auto pick them; uvloop sets TCP_NODELAY itself)",
+        "launcher": False, "workers": 2, "uvicorn_opts": None, "proxied": True, "env": NO_JOBS,
+        "uvloop_venv": True,
     },
     "launch-w2": {
         "help": "launcher (listener gets IPPROTO_TCP -> TCP_NODELAY), --workers 2, no jobs",
@@ -125,10 +127,10 @@ CONFIGS: dict[str, dict] = {
         "help": "launcher, --workers 4, no jobs",
         "launcher": True, "workers": 4, "uvicorn_opts": None, "proxied": True, "env": NO_JOBS,
     },
-    "launch-w2-uvloop": {
-        "help": "launcher, --workers 2, --loop uvloop --http httptools, no jobs",
-        "launcher": True, "workers": 2, "uvicorn_opts": "--loop uvloop --http httptools",
-        "proxied": True, "env": NO_JOBS,
+    "final-uvloop": {
+        "help": "final, in the venv with uvloop + httptools",
+        "launcher": True, "workers": 2, "uvicorn_opts": "--timeout-keep-alive 30",
+        "proxied": True, "env": {**NO_JOBS, **POOL_FINAL}, "uvloop_venv": True,
     },
     "launch-w2-pool": {
         "help": "launcher, --workers 2, pool 8 + overflow 4, recycle 1800 s, no jobs",
@@ -488,7 +490,7 @@ def _client_worker(task: tuple[str, str, float, float]) -> int:
 
 
 def build_command(cfg: dict, args, uri: str, port: int, workdir: Path) -> tuple[list[str], dict]:
-    py = args.server_python
+    py = args.uvloop_python if cfg.get("uvloop_venv") else args.server_python
     if cfg["launcher"]:
         cmd = [py, str(args.launcher)]
     else:
@@ -735,6 +737,8 @@ def main() -> int:
     ap.add_argument("--pgbench-seconds", type=float, default=5.0, help="per pgbench run; 0 skips it")
     ap.add_argument("--server-python", default=str(DEFAULT_SERVER_PYTHON),
                     help="python of the venv with mlflow server + psycopg2-binary")
+    ap.add_argument("--uvloop-python", default=str(DEFAULT_UVLOOP_PYTHON),
+                    help="python of a second venv that also has uvloop + httptools (the *-uvloop configs)")
     ap.add_argument("--launcher", default=str(DEFAULT_LAUNCHER))
     ap.add_argument("--pg-uri", help="postgresql://USER@HOST:PORT of an existing cluster (else one is started)")
     ap.add_argument("--pg-dir", default=str(DEFAULT_PG_DIR))
