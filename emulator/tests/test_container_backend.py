@@ -56,7 +56,7 @@ def wait_for(what, probe, timeout=WAIT_SECONDS, interval=0.3):
 
 def free_vpc_cidr():
     """A 10.x.0.0/16 that neither the host nor any Docker network on this engine uses (engineers share it)."""
-    taken = [network for _, network in host_routes()] + docker_subnets(Docker())
+    taken = [route[1] for route in host_routes()] + docker_subnets(Docker())
     candidates = list(range(64, 250))
     random.shuffle(candidates)
     for second in candidates:
@@ -68,7 +68,7 @@ def free_vpc_cidr():
 
 def random_password(specials):
     """A password the API accepts (three character classes and more), new for every run."""
-    body = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
+    body = "".join(secrets.choice(string.ascii_letters + string.digits) for position in range(12))
     return "Aa1" + secrets.choice(specials) + body
 
 
@@ -113,8 +113,10 @@ def describe_instance(api, instance_id):
 
 
 def wait_instance_status(api, instance_id, status):
-    return wait_for(f"instance {instance_id} {status}",
-                    lambda: (lambda i: i if i and i["Status"] == status else None)(describe_instance(api, instance_id)))
+    def probe():
+        instance = describe_instance(api, instance_id)
+        return instance if instance and instance["Status"] == status else None
+    return wait_for(f"instance {instance_id} {status}", probe)
 
 
 def ssh_banner(address):
@@ -151,7 +153,7 @@ def container_addresses(container):
 @pytest.mark.docker
 @pytest.mark.slow
 def test_ecs_instance_is_a_systemd_container_reachable_over_ssh(api, alicloud_emulator, container_backend, vswitch,
-                                                                 tmp_path):
+                                                                tmp_path):
     password = random_password("!@#%^*-_+=")
     started = time.monotonic()
     instance_id = api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large",
@@ -352,9 +354,11 @@ def test_stopping_the_emulator_removes_everything_it_made(rds, alicloud_emulator
         dbinstance_storage=20, dbinstance_net_type="Intranet", pay_type="Postpaid", security_iplist="127.0.0.1",
         instance_network_type="VPC", vpcid=vswitch["vpc_id"], v_switch_id=vswitch["vswitch_id"], zone_id=ZONE,
     ))
-    containers, networks = wait_for("the RDS container exists",
-                                    lambda: (lambda made: made if made[0] else None)(
-                                        list_made(container_backend.emulator_id)))
+
+    def made_so_far():
+        made = list_made(container_backend.emulator_id)
+        return made if made[0] else None
+    containers, networks = wait_for("the RDS container exists", made_so_far)
     assert len(containers) == 1 and len(networks) == 1
     alicloud_emulator.stop()
     assert list_made(container_backend.emulator_id) == ([], [])
