@@ -3,7 +3,7 @@
 Times are emulated epoch seconds. Secrets (instance and account passwords) are never stored here: they are handed
 to the InstanceBackend once and forgotten, so neither the resource view nor the state file can leak them.
 """
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -149,8 +149,34 @@ class DBInstance:
     backend_data: dict = field(default_factory=dict)
 
 
+_FIELD_NAMES = {}
+
+
 def to_dict(resource):
-    return asdict(resource)
+    """Plain data of a resource (copies, so callers cannot change the cloud). Faster than dataclasses.asdict,
+    which matters for the resource view of ten thousand instances."""
+    model = type(resource)
+    names = _FIELD_NAMES.get(model)
+    if names is None:
+        names = _FIELD_NAMES[model] = tuple(f.name for f in fields(model))
+    data = {}
+    for name in names:
+        value = getattr(resource, name)
+        if isinstance(value, dict):
+            value = {key: to_dict(item) if hasattr(item, "__dataclass_fields__") else _copy(item)
+                     for key, item in value.items()}
+        elif isinstance(value, list):
+            value = [_copy(item) for item in value]
+        data[name] = value
+    return data
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
 
 
 def from_dict(model, data):

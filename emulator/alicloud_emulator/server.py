@@ -66,7 +66,7 @@ class Emulator:
 
     def __init__(self, access_key_id="emulator-ak", access_key_secret="emulator-secret", host="127.0.0.1", port=0,
                  clock_speed=1.0, seed=0, faults=(), state_file=None, extra_credentials=None, backend=None,
-                 region=DEFAULT_REGION, request_log_limit=200_000, verbose=False):
+                 region=DEFAULT_REGION, request_log_limit=50_000, verbose=False):
         if not access_key_id or not access_key_secret:
             raise ValueError("an access key id and secret are required")
         self.access_key_id = access_key_id
