@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """MLflow tracking server throughput: the plain command against tuned configurations, side by side.
 
 Run with the project venv (it has the MLflow client used as the load generator):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start ``mlflow server`` with uvicorn, with TCP_NODELAY on every accepted connection.
 
 Installed into the server's virtualenv and run by that virtualenv's Python, in place of the
@@ -47,6 +46,7 @@ Self-contained: standard library plus the ``mlflow`` and ``uvicorn`` packages of
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
 import sys
@@ -123,7 +123,7 @@ def _run_uvicorn(args: list[str]) -> None:
 
 def _patch_mlflow_command(launcher_path: str) -> bool:
     try:
-        import mlflow.server as mlflow_server
+        mlflow_server = importlib.import_module("mlflow.server")
     except ImportError as exc:  # pragma: no cover
         _say(f"mlflow.server not importable ({exc})")
         return False
