@@ -283,25 +283,29 @@ class ContainerBackend(InstanceBackend):
     def is_ready(self, resource):
         """Whether the resource may become Running: its queued Docker work is done and succeeded. Asked by the
         emulator when a start is due (and again while False), it also brings a stopped container up, and restarts a
-        running one for RebootInstance, so that the start happens in the Starting state, as on the cloud."""
+        running one for RebootInstance, so that the start happens in the Starting state, as on the cloud. A failed
+        resource stays out of Running (the error is logged and in failure()) until a new start retries it."""
         instance_id = getattr(resource, "instance_id", None)
         resource_id = instance_id or resource.db_instance_id
         with self._jobs_lock:
-            future = self._last_job.get(resource_id)
-            if (future is not None and not future.done()) or resource_id in self._failures:
-                return False
-            up = self._up.get(resource_id, False)
             # start_time is set at each Running: it tells this start (or reboot) from the ones already handled.
             boot = getattr(resource, "start_time", None)
-            new_boot = instance_id is not None and boot and self._handled_boot.get(resource_id) != boot
+            new_boot = (instance_id is not None and resource.status == "Starting" and boot
+                        and self._handled_boot.get(resource_id) != boot)
             if new_boot:
                 self._handled_boot[resource_id] = boot
-        if instance_id is None or resource.status != "Starting":
-            return True
+                self._failures.pop(resource_id, None)
+            future = self._last_job.get(resource_id)
+            busy = future is not None and not future.done()
+            failed = resource_id in self._failures
+            up = self._up.get(resource_id, False)
         if new_boot:
-            self._queue_start(resource, restart=up)  # after a stop: start; while running: RebootInstance
+            # After a stop: start. While running (RebootInstance): restart, once the queued work is through.
+            self._queue_start(resource, restart=up)
             return False
-        return up
+        if busy or failed:
+            return False
+        return instance_id is None or resource.status != "Starting" or up
 
     # --- networks --------------------------------------------------------------------------------------------------
     def _vswitch_network(self, vswitch, resource_id):

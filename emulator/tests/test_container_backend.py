@@ -248,6 +248,21 @@ def test_key_pair_gives_root_key_login(api, alicloud_emulator, container_backend
     wait_for("everything removed", lambda: list_made(container_backend.emulator_id) == ([], []))
 
 
+@pytest.mark.docker
+@pytest.mark.slow
+def test_an_instance_whose_container_fails_never_reports_running(api, alicloud_emulator, container_backend, vswitch):
+    container_backend.ecs_image = "computenest-mlflow/no-such-image:0"
+    instance_id = api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large",
+                      SecurityGroupId=vswitch["security_group_id"], VSwitchId=vswitch["vswitch_id"],
+                      )["InstanceIdSets"]["InstanceIdSet"][0]
+    failure = wait_for("the failure recorded", lambda: container_backend.failure(instance_id), timeout=30)
+    assert "no-such-image" in failure
+    # Far past the emulated boot time (40 s, at 200x in 0.2 s): still not Running.
+    time.sleep(2)
+    assert describe_instance(api, instance_id)["Status"] == "Starting"
+    assert not container_backend.is_ready(alicloud_emulator.state.instances[instance_id])
+
+
 def rds_wait_status(rds, db_instance_id, status):
     def probe():
         request = rds_models.DescribeDBInstanceAttributeRequest(dbinstance_id=db_instance_id)
