@@ -4,7 +4,7 @@ import json
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
-from conftest import DEBIAN_IMAGE, build_network
+from emu_helpers import DEBIAN_IMAGE, build_network
 
 
 def error_of(call, *args, **kwargs):

@@ -3,7 +3,7 @@ import pytest
 from alibabacloud_rds20140815 import models
 from alibabacloud_tea_openapi import exceptions as tea_exceptions
 
-from conftest import build_network, tea_rds_client
+from emu_helpers import build_network, tea_rds_client
 
 
 def create_request(network, **overrides):
