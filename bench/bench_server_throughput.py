@@ -744,7 +744,7 @@ def main() -> int:
     ap.add_argument("--pg-port", type=int, default=55432)
     ap.add_argument("--pg-bin", help="directory of initdb/pg_ctl")
     ap.add_argument("--pg-max-connections", type=int, default=100)
-    ap.add_argument("--startup-timeout", type=float, default=120.0)
+    ap.add_argument("--startup-timeout", type=float, default=300.0)
     ap.add_argument("--settle-max", type=float, default=30.0, help="max seconds to wait for an idle tree")
     ap.add_argument("--workdir", default=None, help="parent of per-server working dirs (default: temp)")
     ap.add_argument("--keep-workdirs", action="store_true")
