@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Time the mlflow_server role: a converge on a fresh container, then a second converge that changes nothing.
 
 Uses the molecule `default` scenario (Debian 12 systemd container, local PostgreSQL). Two fresh variants:
@@ -18,10 +18,19 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
-from test_molecule import molecule_env  # noqa: E402  (one definition of the environment molecule needs)
-
 MOLECULE = os.path.join(os.path.dirname(sys.executable), "molecule")
+
+
+def molecule_env():
+    """What scripts/env.sh gives a shell: the venv first on PATH, this checkout as the collection, no proxies."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
+    env["ANSIBLE_ROLES_PATH"] = os.path.join(ROOT, "roles")
+    env.setdefault("MLFLOW_TEST_IMAGE", "computenest-mlflow/debian12-systemd:bookworm-2")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["NO_COLOR"] = "1"
+    return env
 
 
 def molecule(action, scenario, *playbook_args, check=True):

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Report an MLflow tracking database's schema revision next to the one the installed MLflow expects.
 
 Prints one JSON object: {"current": <revision or null>, "head": <revision>, "known": <bool>}. "current" is null for

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Print, as a JSON list, which of the requirement specifiers given as arguments this Python does not satisfy.
 
 Each specifier (e.g. "mlflow[auth]==3.17.2") is unmet when its distribution is missing or its version is outside
