@@ -30,8 +30,9 @@ MAX_AMOUNT = 100
 class Cloud:
     """Just enough of a tenant to populate the emulator: networks and batches of instances, per region."""
 
-    def __init__(self, emulator):
+    def __init__(self, emulator, cidrs=None):
         self.emulator = emulator
+        self.cidrs = dict(REGION_CIDRS, **(cidrs or {}))
         self._clients = {}
         self._networks = {}
 
@@ -47,7 +48,7 @@ class Cloud:
         """(zone, vswitch id, security group id) of the region's test network, created on first use."""
         if region not in self._networks:
             client = self.client(region)
-            prefix = REGION_CIDRS[region]
+            prefix = self.cidrs[region]
             vpc_id = client.call("vpc", "CreateVpc", {"RegionId": region, "CidrBlock": prefix + ".0.0/16",
                                                       "VpcName": "inventory-test"})["VpcId"]
             self._wait(lambda: client.call("vpc", "DescribeVpcs", {"RegionId": region, "VpcId": vpc_id})
@@ -63,7 +64,8 @@ class Cloud:
             self._networks[region] = (zone, vswitch_id, group_id["SecurityGroupId"])
         return self._networks[region]
 
-    def run_instances(self, region, count, tags, name="vm", instance_type="ecs.g7.large", public_ip=False):
+    def run_instances(self, region, count, tags, name="vm", instance_type="ecs.g7.large", public_ip=False,
+                      **extra):
         """Create count instances (batches of Amount <= 100) and wait until they are Running; returns their ids."""
         zone, vswitch_id, group_id = self.network(region)
         client = self.client(region)
@@ -73,6 +75,7 @@ class Cloud:
             params = {"RegionId": region, "ZoneId": zone, "ImageId": IMAGE_ID, "InstanceType": instance_type,
                       "SecurityGroupId": group_id, "VSwitchId": vswitch_id, "InstanceName": name,
                       "Amount": amount, "InternetMaxBandwidthOut": 5 if public_ip else 0}
+            params.update(extra)
             for number, (key, value) in enumerate(sorted(tags.items()), start=1):
                 params["Tag.%d.Key" % number] = key
                 params["Tag.%d.Value" % number] = value
@@ -396,3 +399,61 @@ def test_ten_thousand_instances_over_four_regions(alicloud_emulator, cloud, tmp_
     calls = describe_instance_calls(alicloud_emulator, before)
     assert calls == {region: math.ceil(per_region / 100) for region in regions}
     assert "[WARNING]" not in stderr
+
+
+def free_private_prefix():
+    """A 10.x prefix whose /16 neither the host nor any Docker network uses (engineers share the Docker engine)."""
+    from alicloud_emulator.container_backend import Docker, docker_subnets, host_routes  # pylint: disable=import-outside-toplevel
+    import ipaddress  # pylint: disable=import-outside-toplevel
+    taken = [route[1] for route in host_routes()] + docker_subnets(Docker())
+    for second in range(200, 250):
+        candidate = ipaddress.ip_network("10.%d.0.0/16" % second)
+        if not any(candidate.overlaps(other) for other in taken):
+            return "10.%d" % second
+    pytest.fail("no free 10.x.0.0/16 on this Docker engine")
+
+
+@pytest.mark.docker
+def test_listed_host_is_reachable_over_ssh_by_its_chosen_hostname(alicloud_emulator_factory, tmp_path):
+    from alicloud_emulator.container_backend import (  # pylint: disable=import-outside-toplevel
+        DEFAULT_ECS_IMAGE, ContainerBackend, Docker, cleanup, list_made)
+    image = os.environ.get("MLFLOW_TEST_IMAGE", DEFAULT_ECS_IMAGE)
+    if not Docker().ok("image", "inspect", image):
+        pytest.skip("needs the Docker engine and the image %s (scripts/build-image.sh)" % image)
+    backend = ContainerBackend(ecs_image=image)
+    emulator = None
+    try:
+        emulator = alicloud_emulator_factory(backend=backend)
+        cloud = Cloud(emulator, cidrs={"cn-hangzhou": free_private_prefix()})
+        key_file = tmp_path / "id_ed25519"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key_file)], check=True)
+        cloud.client("cn-hangzhou").call("ecs", "ImportKeyPair", {
+            "RegionId": "cn-hangzhou", "KeyPairName": "inventory-e2e",
+            "PublicKeyBody": (tmp_path / "id_ed25519.pub").read_text()})
+        server = cloud.run_instances("cn-hangzhou", 1, {"Deployment": "e2e", "Role": "mlflow"}, public_ip=True,
+                                     KeyPairName="inventory-e2e")[0]
+        described = cloud.describe("cn-hangzhou", [server])[0]
+        public_address = described["PublicIpAddress"]["IpAddress"][0]
+
+        source = tmp_path / "e2e.alicloud_ecs.yml"
+        source.write_text(json.dumps({
+            "plugin": "computenest.mlflow.alicloud_ecs", "regions": ["cn-hangzhou"], "tags": {"Deployment": "e2e"},
+            "hostnames": ["public_ip", "private_ip"],
+            "keyed_groups": [{"key": "alicloud_tags.Role", "prefix": "role"}],
+            "compose": {"ansible_user": "'root'", "ansible_ssh_private_key_file": repr(str(key_file)),
+                        "ansible_ssh_common_args": "'-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'"},
+        }))
+        proc = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "ansible"), "role_mlflow", "-i", str(source),
+             "-m", "ansible.builtin.command", "-a", "hostname"],
+            capture_output=True, text=True, env=base_env(emulator.env()), cwd=str(tmp_path), timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        # The play reached the instance under its public address, and the machine there is that instance.
+        assert "%s | CHANGED | rc=0 >>" % public_address in proc.stdout
+        assert proc.stdout.strip().splitlines()[-1] == described["HostName"]
+    finally:
+        # Stopped before the clean-up (the factory stopping it again later is harmless), then no container survives.
+        if emulator is not None:
+            emulator.stop()
+        cleanup(backend.emulator_id)
+    assert list_made(backend.emulator_id) == ([], []), "containers or networks left behind"
