@@ -3,7 +3,7 @@
 #   1. OS packages: Docker engine, debootstrap, rsync, sshpass
 #   2. the Docker engine, started if it is not answering
 #   3. the controller virtualenv (.venv) with requirements-test.txt and the local Alibaba Cloud emulator
-#   4. the local Debian 12 systemd image, built once from debootstrap and cached
+#   4. the local Debian 12 systemd image and the local cloud's RDS image, built once and cached
 #   5. ansible-test's pip bootstrap stand-in, and the collection linked into .cache/collections
 # Every step skips work that is already done, so running it again costs seconds.
 # Usage: scripts/bootstrap.sh [--no-image]
@@ -30,6 +30,7 @@ install_os_packages() {
   command -v rsync >/dev/null 2>&1 || missing+=(rsync)
   # Ansible hands a password to ssh through sshpass (on a pipe, never in argv) for the first login to a new ECS host.
   command -v sshpass >/dev/null 2>&1 || missing+=(sshpass)
+  command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   if [ ${#missing[@]} -eq 0 ]; then
     log "OS packages present"
     return
@@ -81,12 +82,15 @@ setup_venv() {
 install_ansible_test_pip_standin() {
   # ansible-test downloads a get-pip script from a host that is not reachable here; it uses a cached copy
   # when one exists. Ours bootstraps pip from ensurepip instead (see scripts/get_pip_standin.py).
+  # The pip version ansible-test bootstraps is its default_packages entry (24.2 for ansible-core 2.19).
   local pip_version
   pip_version=$("$VENV/bin/python" - <<'PY'
-from ansible_test._internal.python_requirements import PIP_VERSION  # type: ignore
-print(PIP_VERSION)
+import pathlib, re
+import ansible_test
+source = pathlib.Path(ansible_test.__file__).parent.joinpath("_internal", "python_requirements.py").read_text()
+print(re.search(r"pip='([0-9.]+)'", source).group(1))
 PY
-) || pip_version=24.2
+)
   local target="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
   mkdir -p "$(dirname "$target")"
   cp "$ROOT/scripts/get_pip_standin.py" "$target"
@@ -107,5 +111,7 @@ install_ansible_test_pip_standin
 link_collection
 if [ "$build_image" = 1 ]; then
   "$ROOT/scripts/build-image.sh"
+  # The local cloud's RDS instances: PostgreSQL 15 on top of the same base image.
+  "$ROOT/scripts/build-rds-image.sh"
 fi
 log "ready: source scripts/env.sh to use the venv and the collection"

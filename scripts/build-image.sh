@@ -39,9 +39,12 @@ fi
 # Host keys are made per container at first boot (ssh-keygen -A in sshd's unit), never baked into the image.
 rm -f "$rootfs"/etc/ssh/ssh_host_*
 mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+# The stock unit runs `sshd -t` first, which fails without host keys: make the keys, then test the config.
 cat >"$rootfs/etc/systemd/system/ssh.service.d/hostkeys.conf" <<'EOF'
 [Service]
+ExecStartPre=
 ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
 EOF
 # Units that make no sense in a container and slow its boot.
 for unit in systemd-udevd.service systemd-udev-trigger.service getty@tty1.service; do

@@ -4,7 +4,8 @@ _env_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PROJECT_ROOT="$_env_root"
 export VENV="${VENV:-$_env_root/.venv}"
 export CACHE_DIR="${CACHE_DIR:-$_env_root/.cache}"
-export MLFLOW_TEST_IMAGE="${MLFLOW_TEST_IMAGE:-computenest-mlflow/debian12-systemd:bookworm-2}"
+export MLFLOW_TEST_IMAGE="${MLFLOW_TEST_IMAGE:-computenest-mlflow/debian12-systemd:bookworm-3}"
+export MLFLOW_RDS_IMAGE="${MLFLOW_RDS_IMAGE:-computenest-mlflow/rds-postgresql:15}"
 export ANSIBLE_COLLECTIONS_PATH="$CACHE_DIR/collections${ANSIBLE_COLLECTIONS_PATH:+:$ANSIBLE_COLLECTIONS_PATH}"
 export ANSIBLE_ROLES_PATH="$_env_root/roles"
 # Both Alibaba SDKs send loopback traffic through a proxy when one is set, and the Tea credential chain would try the

@@ -67,13 +67,14 @@ def test_collection_builds_and_installs(tmp_path):
     # Development-only trees stay out of the tarball.
     assert not any(name.startswith(("emulator/", ".venv/", ".cache/", "bench/")) for name in listing.split())
     install_dir = tmp_path / "installed"
+    # Only the fresh install path: the development checkout on the usual path would count as "already installed".
+    env = base_env({"ANSIBLE_COLLECTIONS_PATH": str(install_dir)})
     rc, out = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(install_dir),
-                    tarballs[0]])
+                    tarballs[0]], env=env)
     assert rc == 0, out
     installed = install_dir / "ansible_collections" / "computenest" / "mlflow"
-    assert (installed / "MANIFEST.json").is_file()
-    env = base_env({"ANSIBLE_COLLECTIONS_PATH": str(install_dir)})
-    rc, out = _run([os.path.join(BIN, "ansible-doc", ), "-l", "computenest.mlflow"], env=env)
+    assert (installed / "MANIFEST.json").is_file(), out
+    rc, out = _run([os.path.join(BIN, "ansible-doc"), "-l", "computenest.mlflow"], env=env)
     assert rc == 0 and "computenest.mlflow.alicloud_vpc" in out, out
 
 
