@@ -69,6 +69,7 @@ def test_collection_builds_and_installs(tmp_path):
     install_dir = tmp_path / "installed"
     # Only the fresh install path: the development checkout on the usual path would count as "already installed".
     env = base_env({"ANSIBLE_COLLECTIONS_PATH": str(install_dir)})
+    env.pop("PYTHONPATH", None)
     rc, out = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(install_dir),
                     tarballs[0]], env=env)
     assert rc == 0, out
