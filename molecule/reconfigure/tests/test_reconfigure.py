@@ -30,7 +30,7 @@ def test_the_change_restarted_the_service_exactly_once(host, evidence):
     assert before["InvocationID"] != changed["InvocationID"]
     lines = journal_between(host, before["Cursor"], changed["Cursor"])
     starts = [line for line in lines if line.startswith("Started ")]
-    stops = [line for line in lines if line.startswith("Stopping ")]
+    stops = [line for line in lines if line.startswith("Stopped ")]
     assert len(starts) == 1, lines
     assert len(stops) == 1, lines
     # A crash loop would also start it again: systemd counted no automatic restart.
@@ -43,7 +43,7 @@ def test_the_unchanged_run_did_not_restart(host, evidence):
     assert unchanged["MainPID"] == changed["MainPID"]
     assert unchanged["ExecMainStartTimestampMonotonic"] == changed["ExecMainStartTimestampMonotonic"]
     lines = journal_between(host, changed["Cursor"])
-    assert not [line for line in lines if line.startswith(("Started ", "Stopping "))], lines
+    assert not [line for line in lines if line.startswith(("Started ", "Stopping ", "Stopped "))], lines
 
 
 def test_the_new_port_and_worker_count_are_in_force(host):
