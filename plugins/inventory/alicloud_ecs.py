@@ -165,6 +165,7 @@ notes:
 """
 
 EXAMPLES = r"""
+---
 # mlflow.alicloud_ecs.yml: the MLflow hosts of one deployment, by tag, grouped by role, zone and instance type.
 plugin: computenest.mlflow.alicloud_ecs
 regions:
@@ -187,6 +188,7 @@ groups:
 compose:
   ansible_user: "'root'"
 
+---
 # all.alicloud.yml: every running instance of every region, named by their Name tag, the private address to connect.
 plugin: computenest.mlflow.alicloud_ecs
 hostnames:
@@ -195,6 +197,7 @@ hostnames:
 compose:
   ansible_host: alicloud_private_ip
 
+---
 # stopped_too.alicloud_ecs.yml: running and stopped instances of a VPC, without the bastion, cached for 10 minutes.
 plugin: computenest.mlflow.alicloud_ecs
 regions: [cn-shanghai]

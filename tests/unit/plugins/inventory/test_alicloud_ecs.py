@@ -4,6 +4,7 @@ import os
 import sys
 
 import pytest
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 COLLECTIONS = os.path.join(ROOT, ".cache", "collections")
@@ -247,6 +248,8 @@ class FakeCloud:
             return False
         if params.get("InstanceName") and instance["InstanceName"] != params["InstanceName"]:
             return False
+        if params.get("VpcId") and instance["VpcAttributes"]["VpcId"] != params["VpcId"]:
+            return False
         tags = alicloud_ecs.tags_as_dict(instance)
         number = 1
         while "Tag.%d.Key" % number in params:
@@ -268,7 +271,7 @@ class Warnings:
 
 
 @pytest.fixture(name="fake_cloud")
-def fake_cloud_fixture(monkeypatch):
+def fake_cloud_fixture(monkeypatch, tmp_path):
     cloud = FakeCloud({
         "cn-hangzhou": [
             make_instance("i-h1", tags={"Deployment": "d1", "Role": "mlflow"}, public="47.0.0.1", private="10.0.0.1"),
@@ -288,7 +291,9 @@ def fake_cloud_fixture(monkeypatch):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ALICLOUD_ACCESS_KEY", "AK")
     monkeypatch.setenv("ALICLOUD_SECRET_KEY", "SECRET")
-    monkeypatch.setenv("HOME", os.path.dirname(os.path.abspath(__file__)))  # no ~/.aliyun/config.json here
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # no ~/.aliyun/config.json there
     return cloud
 
 
@@ -488,3 +493,30 @@ def test_missing_sdk_is_a_clear_error(tmp_path, fake_cloud, monkeypatch):
     with pytest.raises(AnsibleError, match="needs the Alibaba Cloud SDK: the Python package aliyun-python-sdk-core"):
         run_inventory(tmp_path, {})
     assert fake_cloud.calls == []
+
+
+def test_documented_examples_work(tmp_path, fake_cloud):
+    examples = list(yaml.safe_load_all(alicloud_ecs.EXAMPLES))
+    assert [example["plugin"] for example in examples] == ["computenest.mlflow.alicloud_ecs"] * 3
+    fake_cloud.regions["cn-hangzhou"].append(
+        make_instance("i-p1", tags={"Deployment": "mlflow-prod", "Role": "mlflow"}, eip="39.9.9.9"))
+    fake_cloud.regions["cn-shanghai"] = [
+        make_instance("i-s1", region="cn-shanghai", tags={"Name": "shanghai-1"}, private="10.2.0.1"),
+        make_instance("i-s2", region="cn-shanghai", tags={"Role": "bastion"}, private="10.2.0.2"),
+        make_instance("i-s3", region="cn-shanghai", status="Stopped", private="10.2.0.3"),
+    ]
+    for instance in fake_cloud.regions["cn-shanghai"]:
+        instance["VpcAttributes"]["VpcId"] = "vpc-uf6f7l4fg90oxmgmcemzr"
+
+    prod, dummy_warnings = run_inventory(tmp_path, examples[0])
+    assert sorted(prod.hosts) == ["39.9.9.9"]
+    assert group_hosts(prod, "mlflow_server") == group_hosts(prod, "role_mlflow") == ["39.9.9.9"]
+    assert prod.get_host("39.9.9.9").vars["ansible_user"] == "root"
+
+    everything, dummy_warnings = run_inventory(tmp_path, examples[1])
+    assert everything.get_host("shanghai-1").vars["ansible_host"] == "10.2.0.1"
+    assert "i-h1" in everything.hosts and "i-s3" not in everything.hosts
+
+    examples[2]["cache_connection"] = str(tmp_path / "cache")
+    shanghai, dummy_warnings = run_inventory(tmp_path, examples[2])
+    assert sorted(shanghai.hosts) == ["10.2.0.1", "10.2.0.3"]
