@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """How many DescribeInstances pages per second the Alibaba Cloud emulator serves, through the official SDK.
 
     .venv/bin/python bench/bench_emulator.py                      # 3,000 instances, 5 s per figure

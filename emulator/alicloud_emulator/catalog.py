@@ -12,7 +12,7 @@ REGIONS = {
 
 
 def zones_of(region_id):
-    local, english, _, suffixes = REGIONS[region_id]
+    local, english, suffixes = REGIONS[region_id][0], REGIONS[region_id][1], REGIONS[region_id][3]
     return [(f"{region_id}-{suffix}", f"{local} 可用区{suffix.upper()}", f"{english} Zone {suffix.upper()}")
             for suffix in suffixes]
 

@@ -77,7 +77,7 @@ class Params:
             match = pattern.match(key)
             if match and value != "":
                 found.append((int(match.group(1)), value))
-        return [value for _, value in sorted(found)]
+        return [value for _index, value in sorted(found)]
 
     def indexed_records(self, prefix):
         """``Prefix.N.Field`` -> list of dicts in index order."""

@@ -251,7 +251,7 @@ class Emulator:
                                'this request is not supplied.')
             if product is None:
                 raise ApiError("InvalidVersion", f"Specified parameter Version {version} is not valid.")
-            _, entry["signature"] = self.verifier.verify(method, path, query, form, headers, body)
+            entry["signature"] = self.verifier.verify(method, path, query, form, headers, body)[1]
             handler = ACTIONS.get((product, action))
             if handler is None:
                 raise ApiError("InvalidAction.NotFound",

@@ -71,7 +71,7 @@ def acs3_signature(secret, string_to_sign):
 
 def parse_acs3_authorization(value):
     """``ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=a;b,Signature=hex`` -> (ak, [headers], signature)."""
-    algorithm, _, rest = value.strip().partition(" ")
+    algorithm, _space, rest = value.strip().partition(" ")
     if algorithm != ACS3_ALGORITHM:
         raise incomplete_signature(f"Unsupported signature algorithm {algorithm!r}.")
     fields = {}

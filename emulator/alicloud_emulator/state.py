@@ -87,7 +87,7 @@ class CloudState:
         infix = REGIONS.get(region_id, ("", "", "bp1", ()))[2]
         body_length = length - len(infix)
         while True:
-            candidate = prefix + infix + "".join(self._random.choice(_ID_ALPHABET) for _ in range(body_length))
+            candidate = prefix + infix + "".join(self._random.choice(_ID_ALPHABET) for _position in range(body_length))
             if not self._id_taken(candidate):
                 return candidate
 
@@ -123,7 +123,7 @@ class CloudState:
             now = self.now()
             applied = False
             while self._events and self._events[0][0] <= now:
-                due, _, name, args = heapq.heappop(self._events)
+                due, _sequence, name, args = heapq.heappop(self._events)
                 self._applying_due = due
                 try:
                     EVENT_HANDLERS[name](self, *args)
@@ -170,7 +170,7 @@ class CloudState:
         with self.lock:
             self.run_due_events()
             return {name: [models.to_dict(item) for item in getattr(self, name).values()]
-                    for name, _ in COLLECTIONS}
+                    for name, _model in COLLECTIONS}
 
     def snapshot(self):
         with self.lock:

@@ -104,7 +104,7 @@ def test_running_waits_for_a_ready_backend(recorded):
 
 
 def test_rds_hooks(recorded):
-    emulator, _, backend, network = recorded
+    emulator, _api, backend, network = recorded
     rds = tea_rds_client(emulator)
     db_instance_id = rds.create_dbinstance(models.CreateDBInstanceRequest(
         region_id="cn-hangzhou", engine="PostgreSQL", engine_version="16.0", dbinstance_class="pg.n2.medium.2c",
@@ -150,6 +150,3 @@ def test_run_instances_needs_an_existing_key_pair(api, network):
         api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large", KeyPairName="missing",
             VSwitchId=network["vswitch_id"], SecurityGroupId=network["security_group_id"])
     assert (caught.value.get_error_code(), caught.value.get_http_status()) == ("InvalidKeyPairName.NotFound", 404)
-
-
-

@@ -84,7 +84,7 @@ def test_rate_faults_repeat_with_the_seed(alicloud_emulator_factory):
         emulator = alicloud_emulator_factory(seed=seed, faults=["throttling:0.3"])
         api = LegacyApi(emulator)
         results = []
-        for _ in range(30):
+        for _attempt in range(30):
             try:
                 api("vpc", "DescribeVpcs")
                 results.append("ok")
@@ -100,7 +100,7 @@ def test_rate_faults_repeat_with_the_seed(alicloud_emulator_factory):
 def test_clear_faults_and_cli_style_specs(alicloud_emulator_factory):
     emulator = alicloud_emulator_factory(faults=["internal:DescribeZones:2"])
     api = LegacyApi(emulator)
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ServerException):
             api("ecs", "DescribeZones")
     assert api("ecs", "DescribeZones")["Zones"]["Zone"]

@@ -28,7 +28,7 @@ def crowded(request):
 
 
 def test_page_number_paging_returns_every_instance_once(crowded):
-    _, api, created = crowded
+    api, created = crowded[1:]
     for region, ids in created.items():
         seen, page_number = [], 1
         while True:
@@ -44,7 +44,7 @@ def test_page_number_paging_returns_every_instance_once(crowded):
 
 
 def test_next_token_paging_returns_every_instance_once(crowded):
-    _, api, created = crowded
+    api, created = crowded[1:]
     seen, token, pages = [], None, 0
     while True:
         params = {"MaxResults": 100}
@@ -60,7 +60,7 @@ def test_next_token_paging_returns_every_instance_once(crowded):
 
 
 def test_tag_filter_with_paging(crowded):
-    _, api, created = crowded
+    api, created = crowded[1:]
     first = api("ecs", "DescribeInstances", RegionId="cn-shanghai", Tags=[{"Key": "batch", "Value": "2"}],
                 MaxResults=60)
     second = api("ecs", "DescribeInstances", RegionId="cn-shanghai", Tags=[{"Key": "batch", "Value": "2"}],
@@ -71,21 +71,21 @@ def test_tag_filter_with_paging(crowded):
 
 @pytest.mark.parametrize("params", [{"PageSize": 101}, {"MaxResults": 101}, {"PageSize": 0}, {"PageNumber": 0}])
 def test_page_size_limits(crowded, params):
-    _, api, _ = crowded
+    api = crowded[1]
     with pytest.raises(ServerException) as caught:
         api("ecs", "DescribeInstances", **params)
     assert (caught.value.get_error_code(), caught.value.get_http_status()) == ("InvalidParameter", 400)
 
 
 def test_malformed_next_token(crowded):
-    _, api, _ = crowded
+    api = crowded[1]
     with pytest.raises(ServerException) as caught:
         api("ecs", "DescribeInstances", MaxResults=10, NextToken="%%%not-a-token")
     assert caught.value.get_error_code() == "InvalidNextToken.Malformed"
 
 
 def test_default_page_is_ten(crowded):
-    _, api, created = crowded
+    api, created = crowded[1:]
     page = api("ecs", "DescribeInstances", RegionId="ap-southeast-1")
     assert [i["InstanceId"] for i in page["Instances"]["Instance"]] == created["ap-southeast-1"][:10]
     assert (page["PageNumber"], page["PageSize"]) == (1, 10)

@@ -136,8 +136,8 @@ def test_accounts(rds, alicloud_emulator, running_db):
     create("mlflow")
     accounts = rds.describe_accounts(models.DescribeAccountsRequest(dbinstance_id=running_db)).body
     (account,) = accounts.accounts.dbinstance_account
-    assert (account.account_name, account.account_status, account.account_type) == ("mlflow", "Unavailable",
-                                                                                     "Normal")
+    assert (account.account_name, account.account_status, account.account_type) == \
+        ("mlflow", "Unavailable", "Normal")
     alicloud_emulator.advance_clock(10)
     account = rds.describe_accounts(models.DescribeAccountsRequest(
         dbinstance_id=running_db, account_name="mlflow")).body.accounts.dbinstance_account[0]
@@ -225,8 +225,8 @@ def test_net_info(rds, network, running_db):
     assert info.instance_network_type == "VPC"
     (net,) = info.dbinstance_net_infos.dbinstance_net_info
     assert net.connection_string == f"{running_db}.pg.rds.aliyuncs.com"
-    assert (net.port, net.iptype, net.vpcid, net.v_switch_id) == ("5432", "Private", network["vpc_id"],
-                                                                    network["vswitch_id"])
+    assert (net.port, net.iptype, net.vpcid, net.v_switch_id) == \
+        ("5432", "Private", network["vpc_id"], network["vswitch_id"])
     assert net.ipaddress.startswith("10.0.1.")
 
 

@@ -91,7 +91,7 @@ def encode_token(offset, marker):
 def decode_token(token):
     try:
         padded = token + "=" * (-len(token) % 4)
-        offset, _, marker = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        offset, _colon, marker = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         return int(offset), marker
     except (ValueError, UnicodeDecodeError):
         raise ApiError("InvalidNextToken.Malformed", "The specified parameter NextToken is not valid.") from None

@@ -67,7 +67,7 @@ def describe_regions(ctx):
     return {"Regions": {"Region": [
         {"RegionId": region_id, "LocalName": english_name if english else local,
          "RegionEndpoint": region_endpoint("ecs", region_id), "Status": "available"}
-        for region_id, (local, english_name, _, _) in REGIONS.items()]}}
+        for region_id, (local, english_name, _infix, _zones) in REGIONS.items()]}}
 
 
 @api("ecs", "DescribeZones")
@@ -173,9 +173,9 @@ def _rules_from(params, direction):
     """The Permissions.N.* list, or the legacy top-level rule fields."""
     records = params.indexed_records("Permissions")
     if not records and params.get("IpProtocol"):
-        records = [{key: params.get(key) for key in ("IpProtocol", "PortRange", "SourceCidrIp", "DestCidrIp",
-                                                      "Policy", "Priority", "Description", "NicType",
-                                                      "SourceGroupId", "SourcePortRange") if params.get(key)}]
+        legacy_fields = ("IpProtocol", "PortRange", "SourceCidrIp", "DestCidrIp", "Policy", "Priority",
+                         "Description", "NicType", "SourceGroupId", "SourcePortRange")
+        records = [{key: params.get(key) for key in legacy_fields if params.get(key)}]
     if not records:
         raise missing_parameter("Permissions.N.IpProtocol")
     rules = []
@@ -721,7 +721,7 @@ def _tag_collection(ctx):
 @api("ecs", "TagResources")
 def tag_resources(ctx):
     region_id = ctx.region()
-    _, collection, not_found = _tag_collection(ctx)
+    collection, not_found = _tag_collection(ctx)[1:]
     resource_ids = ctx.params.indexed("ResourceId")
     if not resource_ids:
         raise missing_parameter("ResourceId.N")
@@ -746,7 +746,7 @@ def tag_resources(ctx):
 @api("ecs", "UntagResources")
 def untag_resources(ctx):
     region_id = ctx.region()
-    _, collection, not_found = _tag_collection(ctx)
+    collection, not_found = _tag_collection(ctx)[1:]
     keys = ctx.params.indexed("TagKey")
     remove_all = ctx.params.boolean("All")
     for resource_id in ctx.params.indexed("ResourceId"):
@@ -761,7 +761,7 @@ def untag_resources(ctx):
 @api("ecs", "ListTagResources")
 def list_tag_resources(ctx):
     region_id = ctx.region()
-    resource_type, collection, _ = _tag_collection(ctx)
+    resource_type, collection = _tag_collection(ctx)[:2]
     resource_ids = ctx.params.indexed("ResourceId")
     matches_tags = tag_filter(ctx.params.tags())
     if not resource_ids and not ctx.params.tags():
@@ -793,8 +793,8 @@ def _fingerprint(public_key):
 
 def _key_pair_name(params):
     name = params.require("KeyPairName")
-    if not re.fullmatch(r"[A-Za-z\u4e00-\u9fa5][\w.:\-\u4e00-\u9fa5]{1,127}", name) or name.startswith(("http://",
-                                                                                                      "https://")):
+    well_formed = re.fullmatch(r"[A-Za-z\u4e00-\u9fa5][\w.:\-\u4e00-\u9fa5]{1,127}", name)
+    if not well_formed or name.startswith(("http://", "https://")):
         raise ApiError("InvalidKeyPairName.Malformed", f"The specified KeyPairName {name} is not valid.")
     return name
 
@@ -835,7 +835,7 @@ def describe_key_pairs(ctx):
     name = ctx.params.get("KeyPairName")
     fingerprint = ctx.params.get("KeyPairFingerPrint")
     matches_tags = tag_filter(ctx.params.tags())
-    pairs = [pair for (region, _), pair in ctx.state.key_pairs.items()
+    pairs = [pair for (region, _name), pair in ctx.state.key_pairs.items()
              if region == region_id and (name is None or pair.name == name)
              and (fingerprint is None or pair.fingerprint == fingerprint) and matches_tags(pair.tags)]
     page, number, size = page_by_number(ctx.params, pairs, max_size=50)

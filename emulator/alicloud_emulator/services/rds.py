@@ -146,7 +146,7 @@ def create_db_instance(ctx):
     zone_id = params.get("ZoneId") or (vswitch.zone_id if vswitch else zones_of(region_id)[0][0])
     if vswitch and zone_id != vswitch.zone_id:
         raise ApiError("InvalidVSwitchId.Mismatch", "The specified VSwitch is not in the specified zone.")
-    if zone_id not in {zone for zone, _, _ in zones_of(region_id)}:
+    if zone_id not in {zone[0] for zone in zones_of(region_id)}:
         raise ApiError("InvalidZoneId.NotFound", f"The specified ZoneId {zone_id} does not exist.")
     description = params.get("DBInstanceDescription", "")
     if len(description) > 256:
@@ -233,7 +233,7 @@ def describe_db_instances(ctx):
         page, answer["NextToken"] = page_by_token(params, items, key=lambda db: db.db_instance_id, max_results=100,
                                                   default_results=30)
     else:
-        page, answer["PageNumber"], _ = page_by_number(params, items, max_size=100, default_size=30)
+        page, answer["PageNumber"] = page_by_number(params, items, max_size=100, default_size=30)[:2]
     answer["PageRecordCount"] = len(page)
     answer["Items"] = {"DBInstance": [_summary(db) for db in page]}
     return answer
@@ -378,7 +378,7 @@ def describe_accounts(ctx):
     db = get_db_instance(ctx.state, ctx.params.require("DBInstanceId"))
     name = ctx.params.get("AccountName")
     accounts = [account for account in db.accounts.values() if name is None or account.name == name]
-    page, number, _ = page_by_number(ctx.params, accounts, max_size=200, default_size=30)
+    page, number = page_by_number(ctx.params, accounts, max_size=200, default_size=30)[:2]
     rows = [{
         "DBInstanceId": db.db_instance_id, "AccountName": account.name, "AccountStatus": account.status,
         "AccountType": account.account_type, "AccountDescription": account.description, "PrivExceeded": "0",
@@ -465,7 +465,7 @@ def describe_databases(ctx):
     status = ctx.params.get("DBStatus")
     databases = [database for database in db.databases.values()
                  if (name is None or database.name == name) and (status is None or database.status == status)]
-    page, _, _ = page_by_number(ctx.params, databases, max_size=100, default_size=30)
+    page = page_by_number(ctx.params, databases, max_size=100, default_size=30)[0]
     rows = []
     for database in page:
         privileges = [{"Account": account.name, "AccountPrivilege": account.privileges[database.name],
@@ -567,7 +567,7 @@ def describe_db_instance_net_info(ctx):
 def describe_regions(ctx):
     english = (ctx.params.get("AcceptLanguage") or "").lower().startswith("en")
     rows = []
-    for region_id, (local, english_name, _, _) in REGIONS.items():
+    for region_id, (local, english_name, _infix, _zones) in REGIONS.items():
         for zone_id, zone_local, zone_english in zones_of(region_id):
             rows.append({"RegionId": region_id, "ZoneId": zone_id, "LocalName": english_name if english else local,
                          "ZoneName": zone_english if english else zone_local,

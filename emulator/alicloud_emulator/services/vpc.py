@@ -169,7 +169,7 @@ def create_vswitch(ctx):
     name = check_name(params, "VSwitchName", "InvalidVSwitchName.Malformed")
     description = check_name(params, "Description", "InvalidDescription.Malformed")
     tags = params.tags()
-    if zone_id not in {zone for zone, _, _ in zones_of(region_id)}:
+    if zone_id not in {zone[0] for zone in zones_of(region_id)}:
         raise ApiError("InvalidZoneId.NotFound", f"The specified ZoneId {zone_id} does not exist.", status=404)
 
     def create():
@@ -329,7 +329,7 @@ def describe_regions(ctx):
     return {"Regions": {"Region": [
         {"RegionId": region_id, "LocalName": english_name if english else local,
          "RegionEndpoint": region_endpoint("vpc", region_id)}
-        for region_id, (local, english_name, _, _) in REGIONS.items()]}}
+        for region_id, (local, english_name, _infix, _zones) in REGIONS.items()]}}
 
 
 @api("vpc", "DescribeZones")
