@@ -27,7 +27,8 @@ def molecule_env():
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
     env["ANSIBLE_ROLES_PATH"] = os.path.join(ROOT, "roles")
-    env.setdefault("MLFLOW_TEST_IMAGE", "computenest-mlflow/debian12-systemd:bookworm-2")
+    if not env.get("MLFLOW_TEST_IMAGE"):
+        raise SystemExit("MLFLOW_TEST_IMAGE is not set: source scripts/env.sh first")
     env["ANSIBLE_NOCOLOR"] = "1"
     env["NO_COLOR"] = "1"
     return env

@@ -13,7 +13,6 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOLECULE_DIR = os.path.join(ROOT, "molecule")
 SCENARIOS = ("default", "reconfigure")
-DEFAULT_IMAGE = "computenest-mlflow/debian12-systemd:bookworm-2"
 TAIL_LINES = 200
 
 
@@ -25,7 +24,6 @@ def molecule_env():
     env["VIRTUAL_ENV"] = os.path.dirname(venv_bin)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".cache", "collections")
     env["ANSIBLE_ROLES_PATH"] = os.path.join(ROOT, "roles")
-    env.setdefault("MLFLOW_TEST_IMAGE", DEFAULT_IMAGE)
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env["NO_COLOR"] = "1"
@@ -44,6 +42,7 @@ def test_every_scenario_is_exercised():
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_molecule_scenario(scenario):
     env = molecule_env()
+    assert env.get("MLFLOW_TEST_IMAGE"), "MLFLOW_TEST_IMAGE is not set: source scripts/env.sh (scripts/test.sh does)"
     docker = shutil.which("docker", path=env["PATH"])
     assert docker, "the docker client is not on PATH"
     image = subprocess.run([docker, "image", "inspect", env["MLFLOW_TEST_IMAGE"]], capture_output=True, text=True,
