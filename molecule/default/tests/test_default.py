@@ -4,7 +4,6 @@ Runs on the controller (molecule's testinfra verifier). `host` is the container;
 container's bridge address, which is one of the Host headers the role allows.
 """
 import json
-import os
 import re
 import uuid
 
