@@ -2,6 +2,7 @@
 import json
 import os
 import sys
+import threading
 
 import pytest
 import yaml
@@ -520,3 +521,35 @@ def test_documented_examples_work(tmp_path, fake_cloud):
     examples[2]["cache_connection"] = str(tmp_path / "cache")
     shanghai, dummy_warnings = run_inventory(tmp_path, examples[2])
     assert sorted(shanghai.hosts) == ["10.2.0.1", "10.2.0.3"]
+
+
+def test_regions_are_listed_concurrently(tmp_path, fake_cloud, monkeypatch):
+    # Each region's listing waits until the other region's has started: only a concurrent fan-out gets through.
+    both_regions_listing = threading.Barrier(2, timeout=10)
+    fake_client = fake_cloud.client_class()
+    original_paginate = fake_client.paginate
+
+    def paginate_together(self, *args, **kwargs):
+        both_regions_listing.wait()
+        return original_paginate(self, *args, **kwargs)
+    monkeypatch.setattr(fake_client, "paginate", paginate_together)
+    plugin_module = sys.modules[type(inventory_loader.get("computenest.mlflow.alicloud_ecs")).__module__]
+    monkeypatch.setattr(plugin_module, "AlicloudClient", fake_client)
+    inventory, dummy_warnings = run_inventory(tmp_path, {"regions": ["cn-hangzhou", "cn-beijing"],
+                                                         "tags": {"Deployment": "d1"}, "hostnames": ["instance_id"]})
+    assert sorted(inventory.hosts) == ["i-b1", "i-h1", "i-h2"]
+
+    one_at_a_time = threading.Barrier(2, timeout=1)
+
+    def paginate_alone(self, *args, **kwargs):
+        one_at_a_time.wait()
+        return original_paginate(self, *args, **kwargs)
+    monkeypatch.setattr(fake_client, "paginate", paginate_alone)
+    with pytest.raises(threading.BrokenBarrierError):
+        run_inventory(tmp_path, {"regions": ["cn-hangzhou", "cn-beijing"], "max_concurrent_regions": 1})
+
+
+def test_max_concurrent_regions_must_be_positive(tmp_path, fake_cloud):
+    with pytest.raises(AnsibleError, match="max_concurrent_regions: must be at least 1"):
+        run_inventory(tmp_path, {"max_concurrent_regions": 0})
+    assert fake_cloud.calls == []
