@@ -167,8 +167,8 @@ def validate(module):
 def find_account(module):
     """The account as DescribeAccounts lists it, or None."""
     params = module.params
-    body = module.client.call('rds', 'DescribeAccounts', {'DBInstanceId': params['db_instance_id'],
-                                                         'AccountName': params['name']})
+    query = {'DBInstanceId': params['db_instance_id'], 'AccountName': params['name']}
+    body = module.client.call('rds', 'DescribeAccounts', query)
     for account in as_list(body.get('Accounts'), 'DBInstanceAccount'):
         if account.get('AccountName') == params['name']:
             return account

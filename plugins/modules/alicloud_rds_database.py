@@ -173,8 +173,8 @@ def validate(module):
 def find_database(module):
     params = module.params
     try:
-        body = module.client.call('rds', 'DescribeDatabases', {'DBInstanceId': params['db_instance_id'],
-                                                              'DBName': params['name']})
+        query = {'DBInstanceId': params['db_instance_id'], 'DBName': params['name']}
+        body = module.client.call('rds', 'DescribeDatabases', query)
     except AlicloudApiError as error:
         if error.code in DATABASE_NOT_FOUND_CODES:
             return None
@@ -256,8 +256,7 @@ def update(module, database, result):
             fixed.append('%s (%s -> %s)' % (option, have, wanted))
     if fixed:
         module.fail_json(msg='Database %s of %s cannot change %s in place; drop it (state=absent) and create it again, '
-                             'or keep the current values' % (params['name'], params['db_instance_id'],
-                                                              ', '.join(fixed)),
+                             'or keep the current values' % (params['name'], params['db_instance_id'], ', '.join(fixed)),
                          **dict(result, database=current))
     after = dict(current)
     request = None

@@ -243,8 +243,6 @@ api_calls:
   sample: [{product: rds, action: CreateDBInstance, params: {DBInstanceDescription: mlflow-prod, EngineVersion: "16.0"}}]
 '''
 
-import json
-
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
     AlicloudApiError,
     AlicloudError,
@@ -309,8 +307,8 @@ def validate(module):
         if params['pay_type'] == 'Prepaid':
             limit = 9 if params['period'] == 'Month' else 5
             if not 1 <= params['used_time'] <= limit:
-                problems.append('used_time must be 1-%d with period=%s, got %d' % (limit, params['period'],
-                                                                                  params['used_time']))
+                problems.append('used_time must be 1-%d with period=%s, got %d'
+                                % (limit, params['period'], params['used_time']))
         if not params['security_ips']:
             problems.append('security_ips must list at least one address (RDS needs one); the default is 127.0.0.1')
     if params['purge_tags'] and params['tags'] is None:

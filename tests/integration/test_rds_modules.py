@@ -38,10 +38,10 @@ class Cloud:
         vpc_id = self.client.call("vpc", "CreateVpc", {"RegionId": self.region, "CidrBlock": cidr})["VpcId"]
         self.wait(lambda: self.client.call("vpc", "DescribeVpcs", {"RegionId": self.region, "VpcId": vpc_id})
                   ["Vpcs"]["Vpc"][0]["Status"] == "Available")
-        vswitch_id = self.client.call("vpc", "CreateVSwitch", {"RegionId": self.region, "VpcId": vpc_id,
-                                                                "ZoneId": ZONE, "CidrBlock": vswitch_cidr})["VSwitchId"]
-        self.wait(lambda: self.client.call("vpc", "DescribeVSwitches", {"RegionId": self.region,
-                                                                         "VSwitchId": vswitch_id})
+        vswitch_id = self.client.call("vpc", "CreateVSwitch", {
+            "RegionId": self.region, "VpcId": vpc_id, "ZoneId": ZONE, "CidrBlock": vswitch_cidr})["VSwitchId"]
+        query = {"RegionId": self.region, "VSwitchId": vswitch_id}
+        self.wait(lambda: self.client.call("vpc", "DescribeVSwitches", query)
                   ["VSwitches"]["VSwitch"][0]["Status"] == "Available")
         return vpc_id, vswitch_id
 
