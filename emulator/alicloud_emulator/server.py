@@ -134,13 +134,15 @@ class Emulator:
 
     def _tick(self):
         """Apply due transitions in the background, so that backend hooks fire on time even without requests."""
-        last_save = 0.0
+        next_save = 0.0
         while not self._stopping.wait(0.1):
             try:
                 self.state.run_due_events()
-                if self.state_file and time.monotonic() - last_save >= 1.0:
+                if self.state_file and time.monotonic() >= next_save:
+                    started = time.monotonic()
                     self.save_state()
-                    last_save = time.monotonic()
+                    # At most once a second, and never more than a tenth of the time: a big cloud is slow to dump.
+                    next_save = time.monotonic() + max(1.0, 10 * (time.monotonic() - started))
             except Exception:  # the ticker must survive a faulty backend hook; the error is reported
                 traceback.print_exc()
 

@@ -4,7 +4,14 @@ import json
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
-from emu_helpers import DEBIAN_IMAGE, build_network
+from emu_helpers import FROZEN_CLOCK_SPEED, DEBIAN_IMAGE, build_network
+
+
+@pytest.fixture
+def alicloud_emulator(alicloud_emulator_factory):
+    """A nearly frozen clock for this module: tests see transient states (Creating, Pending, Starting) for sure,
+    however busy the machine, and move time on with advance_clock."""
+    return alicloud_emulator_factory(clock_speed=FROZEN_CLOCK_SPEED)
 
 
 def error_of(call, *args, **kwargs):

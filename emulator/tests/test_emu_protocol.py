@@ -7,7 +7,14 @@ from alibabacloud_tea_openapi import exceptions as tea_exceptions
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.request import CommonRequest
 
-from emu_helpers import DEBIAN_IMAGE
+from emu_helpers import FROZEN_CLOCK_SPEED, DEBIAN_IMAGE
+
+
+@pytest.fixture
+def alicloud_emulator(alicloud_emulator_factory):
+    """A nearly frozen clock for this module: tests see transient states (Creating, Pending, Starting) for sure,
+    however busy the machine, and move time on with advance_clock."""
+    return alicloud_emulator_factory(clock_speed=FROZEN_CLOCK_SPEED)
 
 
 def common_request(emulator, version, action, **params):

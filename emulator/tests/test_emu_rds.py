@@ -3,7 +3,14 @@ import pytest
 from alibabacloud_rds20140815 import models
 from alibabacloud_tea_openapi import exceptions as tea_exceptions
 
-from emu_helpers import build_network, tea_rds_client
+from emu_helpers import FROZEN_CLOCK_SPEED, build_network, tea_rds_client
+
+
+@pytest.fixture
+def alicloud_emulator(alicloud_emulator_factory):
+    """A nearly frozen clock for this module: tests see transient states (Creating, Pending, Starting) for sure,
+    however busy the machine, and move time on with advance_clock."""
+    return alicloud_emulator_factory(clock_speed=FROZEN_CLOCK_SPEED)
 
 
 def create_request(network, **overrides):
