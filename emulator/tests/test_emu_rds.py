@@ -265,3 +265,27 @@ def test_modify_spec(rds, alicloud_emulator, running_db):
         ("DBInstanceClassChanging", "pg.n4.large.1", 100)
     alicloud_emulator.advance_clock(130)
     assert attribute(rds, running_db).dbinstance_status == "Running"
+
+
+def test_tags(rds, network):
+    db_instance_id = rds.create_dbinstance(create_request(network, tag=[
+        models.CreateDBInstanceRequestTag(key="app", value="mlflow")])).body.dbinstance_id
+
+    def tags():
+        body = rds.list_tag_resources(models.ListTagResourcesRequest(
+            region_id="cn-hangzhou", resource_type="INSTANCE", resource_id=[db_instance_id])).body
+        return {(row.tag_key, row.tag_value) for row in body.tag_resources.tag_resource}
+    assert tags() == {("app", "mlflow")}
+    rds.tag_resources(models.TagResourcesRequest(region_id="cn-hangzhou", resource_type="INSTANCE",
+                                                 resource_id=[db_instance_id],
+                                                 tag=[models.TagResourcesRequestTag(key="env", value="dev")]))
+    assert tags() == {("app", "mlflow"), ("env", "dev")}
+    rds.untag_resources(models.UntagResourcesRequest(region_id="cn-hangzhou", resource_type="INSTANCE",
+                                                     resource_id=[db_instance_id], tag_key=["app"]))
+    assert tags() == {("env", "dev")}
+    by_tag = rds.describe_dbinstances(models.DescribeDBInstancesRequest(region_id="cn-hangzhou",
+                                                                        tags='{"env": "dev"}')).body
+    assert [item.dbinstance_id for item in by_tag.items.dbinstance] == [db_instance_id]
+    assert tea_error(rds.tag_resources, models.TagResourcesRequest(
+        region_id="cn-hangzhou", resource_type="INSTANCE", resource_id=["pgm-missing"],
+        tag=[models.TagResourcesRequestTag(key="a", value="b")])) == ("InvalidDBInstanceId.NotFound", 400)

@@ -563,6 +563,67 @@ def describe_db_instance_net_info(ctx):
             }]}}
 
 
+# --- tags -----------------------------------------------------------------------------------------------------------
+def _tagged_instances(ctx, region_id, required=True):
+    ctx.params.choice("ResourceType", ("INSTANCE",), required=True)
+    resource_ids = ctx.params.indexed("ResourceId")
+    if not resource_ids and required:
+        raise missing_parameter("ResourceId.N")
+    instances = []
+    for resource_id in resource_ids:
+        db = get_db_instance(ctx.state, resource_id)
+        if db.region_id != region_id:
+            raise db_not_found(resource_id)
+        instances.append(db)
+    return instances
+
+
+@api("rds", "TagResources")
+def tag_resources(ctx):
+    region_id = ctx.region()
+    instances = _tagged_instances(ctx, region_id)
+    tags = ctx.params.tags()
+    if not tags:
+        raise missing_parameter("Tag.N.Key")
+    for db in instances:
+        merged = dict(db.tags)
+        merged.update((key, value or "") for key, value in tags)
+        if len(merged) > 20:
+            raise ApiError("InvalidTagCount", "A resource can have at most 20 tags.")
+        db.tags = merged
+    return {}
+
+
+@api("rds", "UntagResources")
+def untag_resources(ctx):
+    region_id = ctx.region()
+    keys = ctx.params.indexed("TagKey")
+    remove_all = ctx.params.boolean("All")
+    if not keys and not remove_all:
+        raise missing_parameter("TagKey.N")
+    for db in _tagged_instances(ctx, region_id):
+        db.tags = {key: value for key, value in db.tags.items() if not (remove_all or key in keys)}
+    return {}
+
+
+@api("rds", "ListTagResources")
+def list_tag_resources(ctx):
+    region_id = ctx.region()
+    instances = _tagged_instances(ctx, region_id, required=False)
+    wanted = ctx.params.tags()
+    if not instances and not wanted:
+        raise missing_parameter("ResourceId.N")
+    sources = instances or [db for db in ctx.state.db_instances.values() if db.region_id == region_id]
+    rows = [{"ResourceId": db.db_instance_id, "ResourceType": "ALIYUN::RDS::INSTANCE", "TagKey": key,
+             "TagValue": value}
+            for db in sources
+            if all(key in db.tags and (value is None or db.tags[key] == value) for key, value in wanted)
+            for key, value in db.tags.items()]
+    page, next_token = page_by_token(ctx.params, rows, key=lambda row: f"{row['ResourceId']}/{row['TagKey']}",
+                                     max_results=50, default_results=50)
+    return {"TagResources": {"TagResource": page}, "NextToken": next_token}
+
+
 @api("rds", "DescribeRegions")
 def describe_regions(ctx):
     english = (ctx.params.get("AcceptLanguage") or "").lower().startswith("en")
