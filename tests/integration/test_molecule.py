@@ -53,6 +53,7 @@ def test_molecule_scenario(scenario):
         [os.path.join(os.path.dirname(sys.executable), "molecule"), "test", "-s", scenario],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=2700, check=False,
     )
-    output = (proc.stdout + proc.stderr).splitlines()
-    assert proc.returncode == 0, f"molecule test -s {scenario} failed (rc {proc.returncode}):\n" + "\n".join(
-        output[-TAIL_LINES:])
+    # Ansible's output (the failing task) is on stdout, molecule's own summary on stderr: show the end of both.
+    assert proc.returncode == 0, "\n".join(
+        [f"molecule test -s {scenario} failed (rc {proc.returncode}); end of its output:"]
+        + proc.stdout.splitlines()[-TAIL_LINES:] + ["--- stderr ---"] + proc.stderr.splitlines()[-40:])
