@@ -24,6 +24,7 @@ description:
   - Credentials and endpoints are resolved exactly as by the modules of this collection.
 requirements:
   - aliyun-python-sdk-core
+  - aliyun-python-sdk-ecs
 extends_documentation_fragment:
   - constructed
   - inventory_cache
