@@ -91,7 +91,7 @@ def assert_one_tagged_deployment(emulator, name="mlflow-demo"):
 
 
 @pytest.mark.slow
-def test_deploy_again_then_teardown_twice(deploy, alicloud_emulator):
+def test_deploy_again_teardown_twice_and_rebuild(deploy, alicloud_emulator):
     emu = alicloud_emulator
     first = deploy()
     assert first.rc == 0, explain(first)
@@ -139,6 +139,16 @@ def test_deploy_again_then_teardown_twice(deploy, alicloud_emulator):
     again = deploy(alicloud_infra_state="absent")
     assert again.rc == 0, explain(again)
     assert again.stat("localhost", "changed") == 0
+    assert sum(counts(emu).values()) == 0
+
+    # The same deployment can be built again after a teardown (fresh resources, not the deleted ones).
+    rebuilt = deploy()
+    assert rebuilt.rc == 0, explain(rebuilt)
+    assert_one_tagged_deployment(emu)
+    assert rebuilt.published["rds_instance_id"] != published["rds_instance_id"]
+    assert rebuilt.published["ecs_instance_id"] != published["ecs_instance_id"]
+    final = deploy(alicloud_infra_state="absent")
+    assert final.rc == 0, explain(final)
     assert sum(counts(emu).values()) == 0
 
 
