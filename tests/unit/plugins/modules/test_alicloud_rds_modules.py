@@ -106,7 +106,7 @@ def test_every_tag_must_match_even_where_rds_matches_any():
     assert alicloud_rds.ids_with_tags(module, {'team': 'ml'}) == {'pgm-a', 'pgm-b'}
     assert alicloud_rds.ids_with_tags(module, {'team': 'nobody', 'env': 'prod'}) == set()
     # One query per tag, each with a single tag: never several tags in one any-of query.
-    assert all(len(json.loads(params['Tags'])) == 1 for _, params in module.client.calls)
+    assert all(len(json.loads(params['Tags'])) == 1 for dummy, params in module.client.calls)
 
 
 def test_missing_tags_names_exactly_the_absent_ones():
@@ -155,7 +155,7 @@ def test_first_token_answering_a_live_instance_is_kept():
             {'DBInstanceId': 'pgm-live', 'DBInstanceStatus': 'Running'}]}},
     })
     assert instance_module.create_once(FakeModule(client), {'A': 1})['DBInstanceId'] == 'pgm-live'
-    assert [action for action, _ in client.calls].count('CreateDBInstance') == 1
+    assert [action for action, dummy in client.calls].count('CreateDBInstance') == 1
 
 
 # ---------------------------------------------------------------------------------------------------- whitelists
@@ -238,7 +238,7 @@ def test_connection_is_the_intranet_address():
 def test_tags_are_added_and_purged_only_when_asked():
     module = FakeModule(ScriptedClient({}), _instance_params(tags={'a': '1', 'b': '2'}, purge_tags=True))
     calls, current, after = instance_module.plan_update(module, _attribute(), {'a': '1', 'old': 'x'})
-    assert [action for action, _ in calls] == ['TagResources', 'UntagResources']
+    assert [action for action, dummy in calls] == ['TagResources', 'UntagResources']
     assert calls[0][1]['Tag'] == [{'Key': 'b', 'Value': '2'}] and calls[1][1]['TagKey'] == ['old']
     assert after['tags'] == {'a': '1', 'b': '2'}
     module = FakeModule(ScriptedClient({}), _instance_params(tags={'a': '1'}))
