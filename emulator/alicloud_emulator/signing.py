@@ -113,6 +113,10 @@ class NonceCache:
             self._seen.clear()
 
 
+# time.strptime imports its helper module lazily, which is not thread-safe on first use: warm it up at import.
+time.strptime("2000-01-01T00:00:00Z", TIMESTAMP_FORMAT)
+
+
 def check_timestamp(value, name):
     try:
         sent = calendar.timegm(time.strptime(value, TIMESTAMP_FORMAT))

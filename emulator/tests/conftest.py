@@ -1,7 +1,7 @@
 """Fixtures of the emulator's tests (helpers live in emu_helpers.py)."""
 import pytest
 
-from emu_helpers import FROZEN_CLOCK_SPEED, PROXY_VARIABLES, LegacyApi, build_network, tea_rds_client
+from .emu_helpers import FROZEN_CLOCK_SPEED, PROXY_VARIABLES, LegacyApi, build_network, tea_rds_client
 
 
 @pytest.fixture(scope="session", autouse=True)

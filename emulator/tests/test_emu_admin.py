@@ -11,7 +11,7 @@ import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
 from alicloud_emulator import Emulator
-from emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network
+from .emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network
 
 NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

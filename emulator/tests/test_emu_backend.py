@@ -7,7 +7,7 @@ from alibabacloud_rds20140815 import models
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
 from alicloud_emulator import SimulatedBackend
-from emu_helpers import DEBIAN_IMAGE, FROZEN_CLOCK_SPEED, LegacyApi, build_network, tea_rds_client
+from .emu_helpers import DEBIAN_IMAGE, FROZEN_CLOCK_SPEED, LegacyApi, build_network, tea_rds_client
 
 PUBLIC_KEY = ("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFq0gF5pb2Zb8bWcK3lJkq9sZgT3n5vJvXJmZkq2Yx1m test@example")
 

@@ -4,7 +4,7 @@ import json
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
-from emu_helpers import FROZEN_CLOCK_SPEED, DEBIAN_IMAGE, build_network
+from .emu_helpers import FROZEN_CLOCK_SPEED, DEBIAN_IMAGE, build_network
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from alibabacloud_tea_openapi import exceptions as tea_exceptions
 from aliyunsdkcore.acs_exception.exceptions import ClientException, ServerException
 from darabonba.exceptions import UnretryableException
 
-from emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network, tea_rds_client
+from .emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network, tea_rds_client
 
 
 def run_one(api, network, **params):

@@ -2,7 +2,7 @@
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
-from emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network
+from .emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network
 
 REGION_SIZES = {"cn-hangzhou": 3000, "cn-shanghai": 300, "cn-beijing": 200, "ap-southeast-1": 100}
 

@@ -1,7 +1,7 @@
 """The pytest plugin's fixtures: what other test suites rely on."""
 import socket
 
-from emu_helpers import LegacyApi
+from .emu_helpers import LegacyApi
 
 
 def test_fixture_object_contract(alicloud_emulator):

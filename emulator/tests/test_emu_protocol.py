@@ -7,7 +7,7 @@ from alibabacloud_tea_openapi import exceptions as tea_exceptions
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.request import CommonRequest
 
-from emu_helpers import FROZEN_CLOCK_SPEED, DEBIAN_IMAGE
+from .emu_helpers import FROZEN_CLOCK_SPEED, DEBIAN_IMAGE
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import pytest
 from alibabacloud_rds20140815 import models
 from alibabacloud_tea_openapi import exceptions as tea_exceptions
 
-from emu_helpers import FROZEN_CLOCK_SPEED, build_network, tea_rds_client
+from .emu_helpers import FROZEN_CLOCK_SPEED, build_network, tea_rds_client
 
 
 @pytest.fixture

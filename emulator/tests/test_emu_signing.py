@@ -9,7 +9,7 @@ from aliyunsdkcore.acs_exception.exceptions import ServerException
 from aliyunsdkcore.utils import parameter_helper
 from darabonba.runtime import RuntimeOptions
 
-from emu_helpers import LegacyApi, tea_rds_client
+from .emu_helpers import LegacyApi, tea_rds_client
 
 STALE_TIMESTAMP = "2020-01-01T00:00:00Z"
 

@@ -2,6 +2,8 @@
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
 
+from .emu_helpers import DEBIAN_IMAGE
+
 
 def error_of(call, *args, **kwargs):
     with pytest.raises(ServerException) as caught:
@@ -84,7 +86,6 @@ def test_delete_pending_vpc_and_vswitch_is_refused(frozen_api, frozen_emulator):
 
 
 def test_vswitch_with_instances_cannot_be_deleted(api, alicloud_emulator, network):
-    from emu_helpers import DEBIAN_IMAGE
     api("ecs", "RunInstances", ImageId=DEBIAN_IMAGE, InstanceType="ecs.g7.large", VSwitchId=network["vswitch_id"],
         SecurityGroupId=network["security_group_id"])
     assert error_of(api, "vpc", "DeleteVSwitch", VSwitchId=network["vswitch_id"]) == ("DependencyViolation", 400)
