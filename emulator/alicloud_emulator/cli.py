@@ -6,6 +6,7 @@ import sys
 import threading
 
 from .faults import FAULT_KINDS, parse_fault_spec
+from .ram import RamPolicy
 from .server import DEFAULT_REGION, Emulator
 
 EPILOG = f"""\
@@ -39,6 +40,16 @@ def _key_pair(value):
     if not sep or not key_id or not secret:
         raise argparse.ArgumentTypeError("expected ACCESS_KEY_ID:SECRET")
     return key_id, secret
+
+
+def _ram_policy(value):
+    key_id, sep, path = value.partition("=")
+    if not sep or not key_id or not path:
+        raise argparse.ArgumentTypeError("expected ACCESS_KEY_ID=PATH")
+    try:
+        return key_id, RamPolicy.from_file(path)
+    except (OSError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"{path}: {error}") from None
 
 
 def _fault(value):
@@ -80,6 +91,9 @@ def build_parser():
     parser.add_argument("--backend", choices=("simulated", "containers"), default="simulated",
                         help="what instances are: 'simulated' (addresses only, the default) or 'containers' (a "
                         "Docker container per ECS and RDS instance, see emulator/CONTAINER_BACKEND.md)")
+    parser.add_argument("--ram-policy", type=_ram_policy, action="append", default=[], metavar="AK=PATH",
+                        help="bind the key AK to the RAM policy document at PATH (JSON, repeatable): its requests "
+                        "for actions the policy does not allow get 403 Forbidden.RAM")
     parser.add_argument("--verbose", action="store_true", help="print one line per API request on stderr")
     return parser
 
@@ -99,7 +113,7 @@ def main(argv=None):
         access_key_id=options.access_key_id, access_key_secret=options.access_key_secret, host=options.host,
         port=options.port, clock_speed=options.clock_speed, seed=options.seed, faults=options.fault,
         state_file=options.state_file, extra_credentials=dict(options.extra_key), region=options.region,
-        verbose=options.verbose, backend=backend,
+        verbose=options.verbose, backend=backend, ram_policies=dict(options.ram_policy),
     )
     try:
         emulator.start()

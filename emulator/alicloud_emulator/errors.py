@@ -2,14 +2,15 @@
 
 
 class ApiError(Exception):
-    """An error answer. ``headers`` lets throttling add ``x-acs-retry-after``."""
+    """An error answer. ``headers`` lets throttling add ``x-acs-retry-after``; ``details`` are more body fields."""
 
-    def __init__(self, code, message, status=400, headers=None):
+    def __init__(self, code, message, status=400, headers=None, details=None):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.status = status
         self.headers = dict(headers or {})
+        self.details = dict(details or {})
 
 
 def missing_parameter(name):

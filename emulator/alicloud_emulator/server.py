@@ -12,18 +12,19 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from .services import ecs, rds, vpc
+from .services import ecs, pricing, rds, vpc
 from .backend import SimulatedBackend
 from .clock import Clock
 from .errors import ApiError
 from .faults import FaultInjector, FaultRule, fault_error, parse_fault_spec
 from .params import SECRET_MARK, SECRET_PARAMETER, Params
+from .ram import RamPolicy, forbidden
 from .services import ACTIONS, PRODUCT_VERSIONS, JsonArray, RequestContext
 from .signing import SignatureVerifier
 from .state import CloudState
 
 # Importing the product modules registers their handlers in ACTIONS.
-PRODUCT_MODULES = (ecs, vpc, rds)
+PRODUCT_MODULES = (ecs, vpc, rds, pricing)
 # Answers of these actions change nothing, so they never mark the state file dirty.
 READ_ONLY_ACTION = re.compile(r"^(Describe|List|Get)")
 DEFAULT_REGION = "cn-hangzhou"
@@ -66,7 +67,7 @@ class Emulator:
 
     def __init__(self, access_key_id="emulator-ak", access_key_secret="emulator-secret", host="127.0.0.1", port=0,
                  clock_speed=1.0, seed=0, faults=(), state_file=None, extra_credentials=None, backend=None,
-                 region=DEFAULT_REGION, request_log_limit=50_000, verbose=False):
+                 region=DEFAULT_REGION, request_log_limit=50_000, verbose=False, ram_policies=None):
         if not access_key_id or not access_key_secret:
             raise ValueError("an access key id and secret are required")
         self.access_key_id = access_key_id
@@ -78,6 +79,9 @@ class Emulator:
         credentials = {access_key_id: access_key_secret}
         credentials.update(extra_credentials or {})
         self.verifier = SignatureVerifier(credentials)
+        # access key id -> RamPolicy: a key bound to a policy may call only what it allows; other keys are the owner.
+        self.ram_policies = {key: policy if isinstance(policy, RamPolicy) else RamPolicy(policy)
+                             for key, policy in (ram_policies or {}).items()}
         self.clock = Clock(clock_speed)
         self.backend = backend or SimulatedBackend()
         self.state = CloudState(self.clock, self.backend, seed=seed)
@@ -253,11 +257,16 @@ class Emulator:
                                'this request is not supplied.')
             if product is None:
                 raise ApiError("InvalidVersion", f"Specified parameter Version {version} is not valid.")
-            entry["signature"] = self.verifier.verify(method, path, query, form, headers, body)[1]
+            access_key_id, entry["signature"] = self.verifier.verify(method, path, query, form, headers, body)
             handler = ACTIONS.get((product, action))
             if handler is None:
                 raise ApiError("InvalidAction.NotFound",
                                "Specified api is not found, please check your url and method.", status=404)
+            policy = self.ram_policies.get(access_key_id)
+            if policy is not None:
+                decision = policy.decide(product, action)
+                if decision != "Allow":
+                    raise forbidden(access_key_id, product, action, decision)
             fault = self.faults.draw(product, action)
             entry["fault"] = fault
             if fault not in (None, "lost"):
@@ -277,6 +286,7 @@ class Emulator:
                         "Code": error.code, "Message": error.message,
                         "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product="
                                      f"{(product or '').capitalize()}&requestId={request_id}"}
+            body_out.update(error.details)
             headers_out = {"x-acs-request-id": request_id}
             headers_out.update(error.headers)
             response = Response(error.status, body_out, headers_out)
