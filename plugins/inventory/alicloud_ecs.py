@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
-# Copyright: computenest.mlflow contributors
-# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+# Copyright (c) 2026, computenest.mlflow contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Dynamic inventory of Alibaba Cloud ECS instances."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ name: alicloud_ecs
 short_description: Alibaba Cloud ECS instances as an Ansible inventory
 version_added: 0.1.0
 author:
-  - computenest.mlflow maintainers
+  - computenest.mlflow maintainers (@computenest)
 description:
   - Lists the ECS instances of one or more Alibaba Cloud regions and turns them into inventory hosts, so playbooks and
     AWX inventory sources reach the machines of a deployment without anyone writing addresses down.
