@@ -72,11 +72,24 @@ up() {
 
 down() {
   if running; then
+    # reset makes the container backend remove every container and network this emulator made, and only those.
+    "$VENV/bin/python" -c 'import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="POST"), timeout=300).read()' \
+      "http://127.0.0.1:$PORT/_emulator/reset"
     kill "$(cat "$PIDFILE")"
     for _ in $(seq 1 50); do running || break; sleep 0.2; done
+  elif [ -f "$DIR/state.json" ]; then
+    # Not running: clean up by the emulator id its saved resources carry.
+    local emulator_id
+    emulator_id=$("$VENV/bin/python" -c 'import json, sys
+state = json.load(open(sys.argv[1]))
+ids = {r.get("backend_data", {}).get("emulator_id") for kind in ("instances", "db_instances") for r in state.get(kind, [])}
+print(" ".join(sorted(i for i in ids if i)))' "$DIR/state.json")
+    for id in $emulator_id; do
+      "$VENV/bin/python" -m alicloud_emulator.container_backend --cleanup --emulator-id "$id"
+    done
   fi
   rm -f "$PIDFILE" "$DIR/state.json"
-  "$VENV/bin/python" -m alicloud_emulator.container_backend --cleanup
   echo "local cloud down"
 }
 
