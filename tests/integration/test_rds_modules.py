@@ -215,6 +215,37 @@ def test_instance_deleted_while_still_creating(run_module, alicloud_emulator, cl
     assert cloud.db_instances() == {}
 
 
+def test_instance_tags_added_and_purged(run_module, alicloud_emulator, cloud):
+    emu = alicloud_emulator
+    vpc_id, vswitch_id = cloud.network()
+    created = run(run_module, emu, "alicloud_rds_instance", instance_args(vpc_id, vswitch_id, wait=False))
+    assert created.changed, created.result
+    db_instance_id = created["instance"]["id"]
+
+    wanted = dict(DEPLOYMENT_TAG, owner="ml-team")
+    preview = run(run_module, emu, "alicloud_rds_instance", instance_args(vpc_id, vswitch_id, tags=wanted),
+                  check=True, diff=True)
+    assert preview.changed and [call["action"] for call in preview["api_calls"]] == ["TagResources"]
+    assert preview["api_calls"][0]["params"]["Tag"] == [{"Key": "owner", "Value": "ml-team"}]
+    assert emu.resources()["db_instances"][0]["tags"] == DEPLOYMENT_TAG
+
+    tagged = run(run_module, emu, "alicloud_rds_instance", instance_args(vpc_id, vswitch_id, tags=wanted))
+    assert tagged.changed and not tagged.failed, tagged.result
+    assert emu.resources()["db_instances"][0]["tags"] == wanted
+    assert not run(run_module, emu, "alicloud_rds_instance", instance_args(vpc_id, vswitch_id, tags=wanted)).changed
+
+    # Without purge_tags a tag left out of the task stays; with it, it goes.
+    kept = run(run_module, emu, "alicloud_rds_instance", instance_args(vpc_id, vswitch_id))
+    assert not kept.changed and emu.resources()["db_instances"][0]["tags"] == wanted
+    purged = run(run_module, emu, "alicloud_rds_instance",
+                 instance_args(vpc_id, vswitch_id, purge_tags=True), diff=True)
+    assert purged.changed and not purged.failed, purged.result
+    assert [call["action"] for call in purged["api_calls"]] == ["UntagResources"]
+    assert purged["diff"]["before"]["tags"] == wanted and purged["diff"]["after"]["tags"] == DEPLOYMENT_TAG
+    assert emu.resources()["db_instances"][0]["tags"] == DEPLOYMENT_TAG
+    assert purged["instance"]["id"] == db_instance_id
+
+
 def test_instance_create_survives_lost_reply(run_module, alicloud_emulator, cloud):
     emu = alicloud_emulator
     vpc_id, vswitch_id = cloud.network()
