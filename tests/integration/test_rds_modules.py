@@ -371,6 +371,13 @@ def test_account_lifecycle(run_module, alicloud_emulator, cloud, running_db):
     logged = [entry for entry in emu.requests(mark) if entry["action"] == "ResetAccountPassword"][0]
     assert NEW_PASSWORD not in str(logged)
 
+    described = run(run_module, emu, "alicloud_rds_account", dict(args, description="MLflow tracking server"),
+                    diff=True)
+    assert described.changed and not described.failed, described.result
+    assert [call["action"] for call in described["api_calls"]] == ["ModifyAccountDescription"]
+    assert described["diff"]["before"]["description"] == "MLflow account"
+    assert cloud.accounts(running_db)["mlflow"]["AccountDescription"] == "MLflow tracking server"
+
     refused = run(run_module, emu, "alicloud_rds_account", dict(args, account_type="Super"))
     assert refused.failed and "account type cannot change in place" in refused["msg"]
 
@@ -440,6 +447,15 @@ def test_database_lifecycle(run_module, alicloud_emulator, cloud, running_db):
     assert not again.changed and not again.failed and again["api_calls"] == [], again.result
     assert again["diff"]["before"] == again["diff"]["after"]
     assert changing_calls(emu, mark) == []
+
+    described = run(run_module, emu, "alicloud_rds_database", dict(args, description="MLflow backend store"),
+                    check=True, diff=True)
+    assert described.changed and [call["action"] for call in described["api_calls"]] == ["ModifyDBDescription"]
+    assert cloud.databases(running_db)["mlflow"]["DBDescription"] == ""
+    described = run(run_module, emu, "alicloud_rds_database", dict(args, description="MLflow backend store"))
+    assert described.changed and not described.failed, described.result
+    assert cloud.databases(running_db)["mlflow"]["DBDescription"] == "MLflow backend store"
+    assert not run(run_module, emu, "alicloud_rds_database", dict(args, description="MLflow backend store")).changed
 
     second_owner = run(run_module, emu, "alicloud_rds_account", dict(db_instance_id=running_db, name="analyst",
                                                                      password=PASSWORD))
