@@ -38,10 +38,9 @@ def _accepted_nodelay(listener):
     async def run():
         server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
         port = listener.getsockname()[1]
-        _, writer = await asyncio.open_connection("127.0.0.1", port)
-        for _ in range(200):
-            if "nodelay" in seen:
-                break
+        writer = (await asyncio.open_connection("127.0.0.1", port))[1]
+        deadline = asyncio.get_running_loop().time() + 2.0
+        while "nodelay" not in seen and asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.01)
         writer.close()
         server.close()
