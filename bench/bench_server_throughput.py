@@ -127,7 +127,7 @@ CONFIGS: dict[str, dict] = {
         "launcher": True, "workers": 4, "uvicorn_opts": None, "proxied": True, "env": NO_JOBS,
     },
     "final-uvloop": {
-        "help": "final, in the venv with uvloop + httptools",
+        "help": "recommended: final, in the venv that also has uvloop + httptools (--uvloop-python)",
         "launcher": True, "workers": 2, "uvicorn_opts": "--timeout-keep-alive 30",
         "proxied": True, "env": {**NO_JOBS, **POOL_FINAL}, "uvloop_venv": True,
     },
@@ -143,14 +143,18 @@ CONFIGS: dict[str, dict] = {
         "db_set": {"synchronous_commit": "off"},
     },
     "final": {
-        "help": "recommended: launcher, --workers 2 (= CPUs), pool 5 + overflow 10 per engine (from "
+        "help": "launcher, --workers 2 (= CPUs), pool 5 + overflow 10 per engine (from "
         "max_connections 100), recycle 1800 s, --timeout-keep-alive 30, no jobs",
         "launcher": True, "workers": 2,
         "uvicorn_opts": "--timeout-keep-alive 30",
         "proxied": True, "env": {**NO_JOBS, **POOL_FINAL},
     },
 }
-DEFAULT_CONFIGS = "plain,w2,final"
+DEFAULT_CONFIGS = (
+    "plain,w2,final,final-uvloop"
+    if (Path(__file__).resolve().parent.parent / ".cache" / "bench-venv-uvloop" / "bin" / "python").exists()
+    else "plain,w2,final"
+)
 
 METRICS = [
     # key, label, unit/format, higher_is_better
