@@ -74,6 +74,9 @@ class Instance:
     internet_max_bandwidth_in: int = 0
     internet_charge_type: str = "PayByTraffic"
     instance_charge_type: str = "PostPaid"
+    # Subscription (PrePaid) end, in the emulator clock's seconds; 0.0 for pay-as-you-go.
+    expired_time: float = 0.0
+    auto_renew: bool = False
     key_pair_name: str = ""
     system_disk_category: str = "cloud_essd"
     system_disk_size: int = 40
@@ -147,6 +150,8 @@ class DBInstance:
     databases: dict = field(default_factory=dict)   # name -> Database
     tags: dict = field(default_factory=dict)
     backend_data: dict = field(default_factory=dict)
+    # Subscription (Prepaid) end, in the emulator clock's seconds; 0.0 for pay-as-you-go.
+    expire_time: float = 0.0
 
 
 _FIELD_NAMES = {}

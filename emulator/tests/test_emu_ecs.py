@@ -253,3 +253,55 @@ def test_regions_zones_images_types(api):
     assert [image["ImageId"] for image in images] == [DEBIAN_IMAGE]
     types = api("ecs", "DescribeInstanceTypes", InstanceTypess=["ecs.g7.large"])["InstanceTypes"]["InstanceType"]
     assert (types[0]["CpuCoreCount"], types[0]["MemorySize"]) == (2, 8.0)
+
+
+# --- subscription (PrePaid) instances -----------------------------------------------------------------------------
+def test_prepaid_instance_expiry_and_charge_type(api, alicloud_emulator, network):
+    (instance_id,) = run(api, network, InstanceChargeType="PrePaid", Period=1, PeriodUnit="Week", AutoRenew=True)
+    item = describe(api, instance_id)
+    assert item["InstanceChargeType"] == "PrePaid"
+    assert item["ExpiredTime"] != "2099-12-31T15:59Z"
+    created = item["CreationTime"]
+    assert item["ExpiredTime"] > created
+    (postpaid,) = run(api, network)
+    assert describe(api, postpaid)["InstanceChargeType"] == "PostPaid"
+    assert describe(api, postpaid)["ExpiredTime"] == "2099-12-31T15:59Z"
+
+
+def test_prepaid_period_validation(api, network):
+    assert error_of(run, api, network, InstanceChargeType="PrePaid") == ("MissingParameter", 400)
+    assert error_of(run, api, network, InstanceChargeType="PrePaid", Period=10, PeriodUnit="Month") == \
+        ("InvalidPeriod", 400)
+    assert error_of(run, api, network, InstanceChargeType="PrePaid", Period=5, PeriodUnit="Week") == \
+        ("InvalidPeriod", 400)
+    assert error_of(run, api, network, InstanceChargeType="PrePaid", Period=1, PeriodUnit="Year")[0] == \
+        "InvalidPeriodUnit.ValueNotSupported"
+    assert api("ecs", "DescribeInstances")["TotalCount"] == 0
+
+
+def test_prepaid_instance_delete_refused_until_converted(api, alicloud_emulator, network):
+    (instance_id,) = run(api, network, InstanceChargeType="PrePaid", Period=1, PeriodUnit="Month")
+    alicloud_emulator.advance_clock(60)
+    assert error_of(api, "ecs", "DeleteInstance", InstanceId=instance_id, Force=True) == ("ChargeTypeViolation", 403)
+    assert error_of(api, "ecs", "DeleteInstances", InstanceIds=[instance_id], Force=True) == \
+        ("ChargeTypeViolation", 403)
+    assert error_of(api, "ecs", "ModifyInstanceChargeType", InstanceIds=json.dumps([instance_id]),
+                    InstanceChargeType="PostPaid", DryRun=True) == ("DryRunOperation", 400)
+    assert describe(api, instance_id)["InstanceChargeType"] == "PrePaid"
+    reply = api("ecs", "ModifyInstanceChargeType", InstanceIds=json.dumps([instance_id]),
+                InstanceChargeType="PostPaid")
+    assert reply["OrderId"]
+    item = describe(api, instance_id)
+    assert (item["InstanceChargeType"], item["ExpiredTime"]) == ("PostPaid", "2099-12-31T15:59Z")
+    # Converting again to what it already is, is refused.
+    assert error_of(api, "ecs", "ModifyInstanceChargeType", InstanceIds=json.dumps([instance_id]),
+                    InstanceChargeType="PostPaid")[0] == "InvalidInstanceChargeType.ValueNotSupported"
+    api("ecs", "DeleteInstance", InstanceId=instance_id, Force=True)
+    assert api("ecs", "DescribeInstances")["TotalCount"] == 0
+
+
+def test_expired_prepaid_instance_can_be_deleted(api, alicloud_emulator, network):
+    (instance_id,) = run(api, network, InstanceChargeType="PrePaid", Period=1, PeriodUnit="Week")
+    alicloud_emulator.advance_clock(8 * 86400)
+    api("ecs", "DeleteInstance", InstanceId=instance_id, Force=True)
+    assert api("ecs", "DescribeInstances")["TotalCount"] == 0

@@ -289,3 +289,28 @@ def test_tags(rds, network):
     assert tea_error(rds.tag_resources, models.TagResourcesRequest(
         region_id="cn-hangzhou", resource_type="INSTANCE", resource_id=["pgm-missing"],
         tag=[models.TagResourcesRequestTag(key="a", value="b")])) == ("InvalidDBInstanceId.NotFound", 400)
+
+
+def test_prepaid_instance_transformed_to_postpaid_then_deleted(rds, alicloud_emulator, network):
+    db_instance_id = rds.create_dbinstance(create_request(network, pay_type="Prepaid", period="Month",
+                                                          used_time="2")).body.dbinstance_id
+    transform = models.TransformDBInstancePayTypeRequest(dbinstance_id=db_instance_id, pay_type="Postpaid")
+    # Creating: not yet.
+    assert tea_error(rds.transform_dbinstance_pay_type, transform) == ("IncorrectDBInstanceState", 403)
+    alicloud_emulator.advance_clock(500)
+    item = attribute(rds, db_instance_id)
+    assert (item.pay_type, bool(item.expire_time)) == ("Prepaid", True)
+    assert tea_error(rds.delete_dbinstance, models.DeleteDBInstanceRequest(dbinstance_id=db_instance_id)) == \
+        ("OperationDenied.DBInstancePayType", 403)
+    body = rds.transform_dbinstance_pay_type(transform).body
+    assert (body.dbinstance_id, body.charge_type) == (db_instance_id, "Postpaid")
+    item = attribute(rds, db_instance_id)
+    assert (item.pay_type, item.expire_time) == ("Postpaid", "")
+    assert tea_error(rds.transform_dbinstance_pay_type, transform)[0] == "InvalidPayType.Malformed"
+    rds.delete_dbinstance(models.DeleteDBInstanceRequest(dbinstance_id=db_instance_id))
+    assert attribute(rds, db_instance_id).dbinstance_status == "Deleting"
+
+
+def test_prepaid_used_time_validation(rds, network):
+    assert tea_error(rds.create_dbinstance, create_request(network, pay_type="Prepaid", period="Month",
+                                                           used_time="10"))[0] == "InvalidUsedTime.Malformed"

@@ -383,6 +383,30 @@ def _security_group_ids(params):
     return ids
 
 
+# Subscription lengths RunInstances and ModifyInstanceChargeType sell, per PeriodUnit.
+PREPAID_PERIODS = {"Month": (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36, 48, 60), "Week": (1, 2, 3, 4)}
+DAY = 86400.0
+
+
+def _subscription_seconds(params):
+    """Length of a PrePaid purchase from Period/PeriodUnit (a month counted as 30 days)."""
+    unit = params.choice("PeriodUnit", tuple(PREPAID_PERIODS), default="Month",
+                         code="InvalidPeriodUnit.ValueNotSupported")
+    period = params.integer("Period", code="InvalidPeriod")
+    if period is None:
+        raise missing_parameter("Period")
+    if period not in PREPAID_PERIODS[unit]:
+        raise ApiError("InvalidPeriod", f"The specified Period {period} is not valid for PeriodUnit {unit}: one of "
+                       + ", ".join(str(p) for p in PREPAID_PERIODS[unit]) + ".")
+    return period * (30 * DAY if unit == "Month" else 7 * DAY)
+
+
+def charge_type_violation():
+    """What DeleteInstance(s) answers for a subscription instance that has not expired."""
+    return ApiError("ChargeTypeViolation", "The operation is not permitted due to charge type of the instance.",
+                    status=403)
+
+
 @api("ecs", "RunInstances")
 def run_instances(ctx):
     state, params = ctx.state, ctx.params
@@ -423,7 +447,10 @@ def run_instances(ctx):
                                    code="InvalidInternetMaxBandwidthOut.Malformed")
     bandwidth_in = params.integer("InternetMaxBandwidthIn", 0, minimum=0, maximum=200)
     charge_type = params.choice("InternetChargeType", ("PayByTraffic", "PayByBandwidth"), default="PayByTraffic")
-    instance_charge = params.choice("InstanceChargeType", ("PostPaid", "PrePaid"), default="PostPaid")
+    instance_charge = params.choice("InstanceChargeType", ("PostPaid", "PrePaid"), default="PostPaid",
+                                    code="InvalidInstanceChargeType.ValueNotSupported")
+    subscription_seconds = _subscription_seconds(params) if instance_charge == "PrePaid" else 0
+    auto_renew = params.boolean("AutoRenew") if instance_charge == "PrePaid" else False
     disk_category = params.choice("SystemDisk.Category", ("cloud_essd", "cloud_efficiency", "cloud_ssd", "cloud",
                                                           "cloud_auto", "cloud_essd_entry"), default="cloud_essd")
     disk_size = params.integer("SystemDisk.Size", 40, minimum=20, maximum=2048,
@@ -459,6 +486,8 @@ def run_instances(ctx):
                 creation_time=state.now(), internet_max_bandwidth_out=bandwidth_out,
                 internet_max_bandwidth_in=bandwidth_in or (200 if bandwidth_out else 0),
                 internet_charge_type=charge_type, instance_charge_type=instance_charge,
+                expired_time=state.now() + subscription_seconds if subscription_seconds else 0.0,
+                auto_renew=auto_renew,
                 key_pair_name=key_pair_name, system_disk_category=disk_category, system_disk_size=disk_size,
                 tags={key: value or "" for key, value in tags}, resource_group_id=params.get("ResourceGroupId", ""),
             )
@@ -479,7 +508,8 @@ def encoded_instance(instance, cache):
     thousands of instances, most of which do not change between two calls."""
     key = (instance.status, instance.name, instance.description, instance.host_name, instance.public_ip,
            instance.start_time, instance.internet_max_bandwidth_out, tuple(instance.tags.items()),
-           tuple(instance.security_group_ids))
+           tuple(instance.security_group_ids), instance.instance_charge_type, instance.expired_time,
+           instance.auto_renew)
     cached = cache.get(instance.instance_id)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -508,7 +538,8 @@ def describe_instance(instance):
         "InternetMaxBandwidthIn": instance.internet_max_bandwidth_in,
         "InstanceChargeType": instance.instance_charge_type, "CreationTime": iso_time(instance.creation_time, False),
         "StartTime": iso_time(instance.start_time, False) if instance.start_time else "",
-        "ExpiredTime": "2099-12-31T15:59Z", "KeyPairName": instance.key_pair_name,
+        "ExpiredTime": iso_time(instance.expired_time, False) if instance.expired_time else "2099-12-31T15:59Z",
+        "KeyPairName": instance.key_pair_name,
         "StoppedMode": "KeepCharging" if instance.status == "Stopped" else "Not-applicable",
         "SerialNumber": _serial_number(instance.instance_id), "ResourceGroupId": instance.resource_group_id,
         "IoOptimized": True, "DeviceAvailable": True, "DeletionProtection": False, "Recyclable": False,
@@ -640,7 +671,9 @@ def reboot_instance(ctx):
     return {}
 
 
-def _check_deletable(instance, force):
+def _check_deletable(state, instance, force):
+    if instance.instance_charge_type == "PrePaid" and instance.expired_time > state.now():
+        raise charge_type_violation()
     if instance.status in ("Pending", "Starting") and instance.start_time == 0.0:
         raise incorrect_instance_status("IncorrectInstanceStatus.Initializing",
                                         "The specified instance is in initializing status.")
@@ -656,7 +689,7 @@ def _delete(state, instance):
 @api("ecs", "DeleteInstance")
 def delete_instance(ctx):
     instance = get_instance(ctx.state, ctx.params.require("InstanceId"))
-    _check_deletable(instance, ctx.params.boolean("Force"))
+    _check_deletable(ctx.state, instance, ctx.params.boolean("Force"))
     _delete(ctx.state, instance)
     return {}
 
@@ -672,12 +705,40 @@ def delete_instances(ctx):
     instances = [get_instance(ctx.state, instance_id, region_id) for instance_id in instance_ids]
     force = ctx.params.boolean("Force")
     for instance in instances:
-        _check_deletable(instance, force)
+        _check_deletable(ctx.state, instance, force)
     if ctx.params.boolean("DryRun"):
         raise dry_run_passed()
     for instance in instances:
         _delete(ctx.state, instance)
     return {}
+
+
+@api("ecs", "ModifyInstanceChargeType")
+def modify_instance_charge_type(ctx):
+    """Subscription <-> pay-as-you-go for up to 20 Running or Stopped instances, all or none."""
+    state, params = ctx.state, ctx.params
+    region_id = ctx.region()
+    instance_ids = params.json_list("InstanceIds", limit=20)
+    if not instance_ids:
+        raise missing_parameter("InstanceIds")
+    target = params.choice("InstanceChargeType", ("PostPaid", "PrePaid"), default="PrePaid",
+                           code="InvalidInstanceChargeType.ValueNotSupported")
+    seconds = _subscription_seconds(params) if target == "PrePaid" else 0
+    instances = [get_instance(state, instance_id, region_id) for instance_id in instance_ids]
+    for instance in instances:
+        if instance.status not in ("Running", "Stopped"):
+            raise incorrect_instance_status()
+        if instance.instance_charge_type == target:
+            raise ApiError("InvalidInstanceChargeType.ValueNotSupported",
+                           f"The instance {instance.instance_id} is already {target}.", status=403)
+    if params.boolean("DryRun"):
+        raise dry_run_passed()
+    for instance in instances:
+        instance.instance_charge_type = target
+        instance.expired_time = state.now() + seconds if seconds else 0.0
+        instance.auto_renew = False
+    return {"OrderId": state.new_number(15), "FeeOfInstances": {"FeeOfInstance": [
+        {"InstanceId": instance.instance_id, "Fee": "0", "Currency": "CNY"} for instance in instances]}}
 
 
 @api("ecs", "ModifyInstanceAttribute")

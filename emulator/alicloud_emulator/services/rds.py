@@ -101,6 +101,18 @@ def _security_ip_list(db_instance):
     return ",".join(merged)
 
 
+DAY = 86400.0
+
+
+def _subscription_seconds(params):
+    """Length of a Prepaid purchase from Period (Month/Year) and UsedTime (a month counted as 30 days). Without
+    them one month, as the emulator has always sold it."""
+    period = params.choice("Period", ("Month", "Year"), default="Month", code="InvalidPeriod.Malformed")
+    used_time = params.integer("UsedTime", 1, minimum=1, maximum=9 if period == "Month" else 5,
+                               code="InvalidUsedTime.Malformed")
+    return used_time * (30 * DAY if period == "Month" else 365 * DAY)
+
+
 @api("rds", "CreateDBInstance")
 def create_db_instance(ctx):
     state, params = ctx.state, ctx.params
@@ -152,6 +164,7 @@ def create_db_instance(ctx):
     if len(description) > 256:
         raise invalid_parameter("DBInstanceDescription", "At most 256 characters.")
     tags = params.tags()
+    subscription_seconds = _subscription_seconds(params) if pay_type == "Prepaid" else 0
     if params.boolean("DryRun"):
         return {"DryRun": True, "DryRunResult": True, "Message": "Request validation passed (DryRun)."}
 
@@ -167,6 +180,7 @@ def create_db_instance(ctx):
             vpc_id=vswitch.vpc_id if vswitch else "", vswitch_id=vswitch.vswitch_id if vswitch else "",
             description=description, status="Creating", creation_time=state.now(),
             security_ip_arrays={"default": security_ips}, tags={key: value or "" for key, value in tags},
+            expire_time=state.now() + subscription_seconds if subscription_seconds else 0.0,
         )
         state.backend.on_db_instance_created(db_instance, vswitch)
         state.add_db_instance(db_instance)
@@ -189,7 +203,8 @@ def _summary(db_instance):
         "VSwitchId": db_instance.vswitch_id, "ZoneId": db_instance.zone_id, "RegionId": db_instance.region_id,
         "ConnectionString": db_instance.connection_string, "ConnectionMode": "Standard",
         "PayType": db_instance.pay_type, "LockMode": "Unlock", "LockReason": "", "MutriORsignle": False,
-        "CreateTime": iso_time(db_instance.creation_time), "ExpireTime": "", "DeletionProtection": False,
+        "CreateTime": iso_time(db_instance.creation_time),
+        "ExpireTime": iso_time(db_instance.expire_time) if db_instance.expire_time else "", "DeletionProtection": False,
         "ResourceGroupId": "", "ReadOnlyDBInstanceIds": {"ReadOnlyDBInstanceId": []},
     }
 
@@ -295,7 +310,7 @@ def modify_db_instance_spec(ctx):
 @api("rds", "DeleteDBInstance")
 def delete_db_instance(ctx):
     db = get_db_instance(ctx.state, ctx.params.require("DBInstanceId"))
-    if db.pay_type == "Prepaid":
+    if db.pay_type == "Prepaid" and db.expire_time > ctx.state.now():
         raise ApiError("OperationDenied.DBInstancePayType",
                        "The operation is not permitted due to the pay type of the instance.", status=403)
     if db.status in ("Creating", "Deleting"):
@@ -303,6 +318,22 @@ def delete_db_instance(ctx):
     db.status = "Deleting"
     ctx.state.schedule("db_delete", "db_gone", db.db_instance_id)
     return {}
+
+
+@api("rds", "TransformDBInstancePayType")
+def transform_db_instance_pay_type(ctx):
+    """Pay-as-you-go <-> subscription of a Running instance; takes effect at once, as an order that is paid."""
+    state, params = ctx.state, ctx.params
+    db = get_db_instance(state, params.require("DBInstanceId"))
+    target = params.choice("PayType", ("Postpaid", "Prepaid"), required=True, code="InvalidPayType.Malformed")
+    seconds = _subscription_seconds(params) if target == "Prepaid" else 0
+    require_running(db)
+    if db.pay_type == target:
+        raise ApiError("InvalidPayType.Malformed", f"The instance {db.db_instance_id} is already {target}.")
+    db.pay_type = target
+    db.expire_time = state.now() + seconds if seconds else 0.0
+    return {"DBInstanceId": db.db_instance_id, "OrderId": int(state.new_number(15)), "ChargeType": target,
+            "ExpiredTime": iso_time(db.expire_time) if db.expire_time else ""}
 
 
 # --- accounts -------------------------------------------------------------------------------------------------------
