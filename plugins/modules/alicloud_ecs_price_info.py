@@ -114,7 +114,7 @@ price_unit:
   type: str
   sample: Hour
 period:
-  description: How many O(price_unit)s the prices cover (1 for pay as you go).
+  description: How many RV(price_unit)s the prices cover (1 for pay as you go).
   returned: always
   type: int
   sample: 1
