@@ -34,4 +34,5 @@ def describe_instance(raw):
         private_ip_addresses=private, public_ip_addresses=public,
         internet_max_bandwidth_out=raw.get('InternetMaxBandwidthOut'), key_pair_name=raw.get('KeyPairName') or '',
         tags=tags_to_dict(raw.get('Tags')), creation_time=raw.get('CreationTime'),
+        instance_charge_type=raw.get('InstanceChargeType'), expired_time=raw.get('ExpiredTime'),
     )

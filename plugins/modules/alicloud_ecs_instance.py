@@ -12,17 +12,23 @@ module: alicloud_ecs_instance
 short_description: Create, start or delete one Alibaba Cloud ECS instance in a VPC
 version_added: 0.1.0
 description:
-  - Ensures one pay-as-you-go ECS instance with a given name (and tags) is running, or is gone.
+  - Ensures one ECS instance with a given name (and tags) is running, or is gone; pay-as-you-go (C(PostPaid)) or a
+    subscription (C(PrePaid)) bought for O(period) O(period_unit)s.
   - The instance is found by O(instance_id) or by its exact O(name) and O(tags) through every page of
     C(DescribeInstances).
   - The create request (C(RunInstances)) carries a ClientToken derived from the region, name, tags, image, type,
-    network, disk and bandwidth, so a create retried after a lost reply returns the instance made by the first
+    network, disk and bandwidth (and, for a subscription, the charge type and period), so a create retried after a lost reply returns the instance made by the first
     attempt instead of a second one.
   - Waits until the instance is C(Running) and returns its private and public IP addresses. With a public bandwidth
     above 0 and no public address yet, one is allocated.
-  - Image, instance type, VSwitch, zone, security group and bandwidth cannot be changed in place; a difference fails
-    with a message naming it. Tags are updated in place; a stopped instance is started.
+  - Image, instance type, VSwitch, zone, security group, bandwidth and charge type cannot be changed in place; a
+    difference fails with a message naming it. Tags are updated in place; a stopped instance is started.
   - With O(state=absent) the instance is stopped, then deleted; an instance already gone is success.
+  - C(DeleteInstance) refuses a subscription instance that has not expired (error C(ChargeTypeViolation)). With
+    O(state=absent) a C(PrePaid) instance is therefore only released with O(release_prepaid=true), which first
+    converts it to pay-as-you-go with C(ModifyInstanceChargeType) (the unused part of the subscription is refunded
+    as the account's refund rules say), then stops and deletes it. Without it the module fails before changing
+    anything.
 author:
   - computenest.mlflow maintainers (@computenest)
 options:
@@ -101,6 +107,40 @@ options:
     type: str
     choices: [PayByTraffic, PayByBandwidth]
     default: PayByTraffic
+  instance_charge_type:
+    description:
+      - How the instance is billed. V(PostPaid) is pay-as-you-go; V(PrePaid) is a subscription paid for
+        O(period) O(period_unit)s up front (the account must have the balance to pay the order).
+      - Fixed at creation; a different value for an existing instance fails (it is not converted).
+    type: str
+    choices: [PostPaid, PrePaid]
+    default: PostPaid
+  period:
+    description:
+      - Subscription length in O(period_unit)s, required with O(instance_charge_type=PrePaid) and ignored
+        otherwise.
+      - With O(period_unit=Month) one of 1 to 9, 12, 24, 36, 48 or 60; with O(period_unit=Week) 1 to 4.
+      - Only used at creation.
+    type: int
+  period_unit:
+    description:
+      - Unit of O(period).
+    type: str
+    choices: [Month, Week]
+    default: Month
+  auto_renew:
+    description:
+      - Renew the subscription automatically when it ends (O(instance_charge_type=PrePaid) only). Only used at
+        creation.
+    type: bool
+    default: false
+  release_prepaid:
+    description:
+      - With O(state=absent), release a C(PrePaid) (subscription) instance that has not expired by converting it to
+        pay-as-you-go (C(ModifyInstanceChargeType)) and then deleting it.
+      - Without it, O(state=absent) on a subscription instance fails before anything is changed.
+    type: bool
+    default: false
   tags:
     description:
       - Tags of the instance (at most 20).
@@ -156,6 +196,24 @@ EXAMPLES = r'''
 - name: Show its addresses
   ansible.builtin.debug:
     msg: "{{ server.instance.private_ip }} / {{ server.instance.public_ip }}"
+
+- name: A subscription instance, bought for three months
+  computenest.mlflow.alicloud_ecs_instance:
+    name: mlflow-prepaid
+    image_id: debian_12_9_x64_20G_alibase_20250117.vhd
+    instance_type: ecs.g7.large
+    vswitch_id: "{{ vswitch.vswitch.id }}"
+    security_group_id: "{{ sg.security_group.id }}"
+    password: "{{ ecs_password }}"
+    instance_charge_type: PrePaid
+    period: 3
+    period_unit: Month
+
+- name: Release it before it expires (converted to pay-as-you-go, then deleted)
+  computenest.mlflow.alicloud_ecs_instance:
+    name: mlflow-prepaid
+    state: absent
+    release_prepaid: true
 
 - name: Delete it
   computenest.mlflow.alicloud_ecs_instance:
@@ -243,6 +301,14 @@ instance:
       description: Tags.
       type: dict
       sample: {deployment: mlflow-prod}
+    instance_charge_type:
+      description: C(PostPaid) (pay-as-you-go) or C(PrePaid) (subscription).
+      type: str
+      sample: PrePaid
+    expired_time:
+      description: End of the subscription of a C(PrePaid) instance (far in the future for C(PostPaid)).
+      type: str
+      sample: 2026-12-27T01:00Z
     creation_time:
       description: Creation time.
       type: str
@@ -260,12 +326,14 @@ import json
 import re
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
-    AlicloudApiError, AlicloudModule, AlicloudParameterError, flatten_tags, tags_to_dict,
+    AlicloudApiError, AlicloudModule, AlicloudParameterError, client_token, flatten_tags, tags_to_dict,
     validate_description, validate_name, validate_tags, validate_zone_in_region, wait_until,
 )
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_ecs import describe_instance
 
 PASSWORD_SPECIALS = "()`~!@#$%^&*-_+=|{}[]:;'<>,.?/"
+# The subscription lengths RunInstances sells, per PeriodUnit.
+PREPAID_PERIODS = {'Month': (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36, 48, 60), 'Week': (1, 2, 3, 4)}
 # States from which StartInstance or DeleteInstance must first wait.
 TRANSIENT_STATES = ('Pending', 'Starting', 'Stopping')
 
@@ -316,6 +384,15 @@ def validate(module, params):
                                      'ending with a dot or hyphen, got %r' % params['host_name'])
     if params['wait_timeout'] < 0:
         raise AlicloudParameterError('wait_timeout must be 0 or more')
+    if params['state'] == 'present' and params['instance_charge_type'] == 'PrePaid':
+        allowed = PREPAID_PERIODS[params['period_unit']]
+        if params['period'] is None:
+            raise AlicloudParameterError('period is required with instance_charge_type=PrePaid: one of %s (%ss)'
+                                         % (', '.join(str(p) for p in allowed), params['period_unit']))
+        if params['period'] not in allowed:
+            raise AlicloudParameterError('period must be one of %s with period_unit=%s, got %d'
+                                         % (', '.join(str(p) for p in allowed), params['period_unit'],
+                                            params['period']))
     validate_zone_in_region(params['zone_id'], module.region)
 
 
@@ -323,7 +400,8 @@ def diff_view(instance):
     if not instance:
         return {}
     return dict((k, instance.get(k)) for k in ('name', 'status', 'instance_type', 'image_id', 'zone_id', 'vswitch_id',
-                                               'security_group_ids', 'internet_max_bandwidth_out', 'tags'))
+                                               'security_group_ids', 'internet_max_bandwidth_out',
+                                               'instance_charge_type', 'tags'))
 
 
 def get_instance(module, instance_id):
@@ -401,12 +479,18 @@ def create(module, params):
     identity = [module.region, params['name'], params['tags'], params['image_id'], params['instance_type'],
                 params['vswitch_id'], params['zone_id'], params['security_group_id'], params['system_disk_category'],
                 params['system_disk_size'], params['internet_max_bandwidth_out'] or 0, params['key_pair_name']]
+    prepaid = params['instance_charge_type'] == 'PrePaid'
+    if prepaid:
+        # A subscription is another purchase than pay-as-you-go: another token (pay-as-you-go tokens are unchanged).
+        identity += ['PrePaid', params['period'], params['period_unit']]
     request = {
         'RegionId': module.region, 'ZoneId': params['zone_id'], 'ImageId': params['image_id'],
         'InstanceType': params['instance_type'], 'SecurityGroupId': params['security_group_id'],
         'VSwitchId': params['vswitch_id'], 'InstanceName': params['name'], 'HostName': params['host_name'],
         'Description': params['description'], 'Password': params['password'],
-        'KeyPairName': params['key_pair_name'], 'InstanceChargeType': 'PostPaid',
+        'KeyPairName': params['key_pair_name'], 'InstanceChargeType': params['instance_charge_type'],
+        'Period': params['period'] if prepaid else None, 'PeriodUnit': params['period_unit'] if prepaid else None,
+        'AutoRenew': params['auto_renew'] if prepaid else None,
         'InternetMaxBandwidthOut': params['internet_max_bandwidth_out'] or 0,
         'InternetChargeType': params['internet_charge_type'] if params['internet_max_bandwidth_out'] else None,
         'SystemDisk.Category': params['system_disk_category'], 'SystemDisk.Size': params['system_disk_size'],
@@ -430,7 +514,8 @@ def create(module, params):
                     vpc_id=None, vswitch_id=params['vswitch_id'], security_group_ids=[params['security_group_id']],
                     private_ip='', public_ip='', private_ip_addresses=[], public_ip_addresses=[],
                     internet_max_bandwidth_out=params['internet_max_bandwidth_out'] or 0,
-                    key_pair_name=params['key_pair_name'] or '', tags=params['tags'], creation_time=None)
+                    key_pair_name=params['key_pair_name'] or '', tags=params['tags'], creation_time=None,
+                    instance_charge_type=params['instance_charge_type'], expired_time=None)
     if not params['wait']:
         return describe_instance(found)
     instance = describe_instance(wait_status(module, instance_id, ('Running',), params['wait_timeout']))
@@ -450,6 +535,13 @@ def check_immutable(params, current):
         raise AlicloudParameterError('security_group_id cannot be changed in place: instance %s is in %s, not %s'
                                      % (current['id'], ', '.join(current['security_group_ids']) or 'no group',
                                         params['security_group_id']))
+    charge_type = current.get('instance_charge_type')
+    if charge_type and params['instance_charge_type'] != charge_type:
+        raise AlicloudParameterError('instance_charge_type cannot be changed in place: instance %s is %s, not %s. '
+                                     'Keep instance_charge_type=%s, or delete the instance (state=absent%s) and '
+                                     'create it again.' % (current['id'], charge_type, params['instance_charge_type'],
+                                                           charge_type, ', release_prepaid=true'
+                                                           if charge_type == 'PrePaid' else ''))
     actual_bandwidth = current.get('internet_max_bandwidth_out')
     wanted_bandwidth = params['internet_max_bandwidth_out']
     if wanted_bandwidth is not None and actual_bandwidth is not None and int(actual_bandwidth) != wanted_bandwidth:
@@ -490,9 +582,47 @@ def update(module, params, raw):
     return changed, before, after
 
 
+def refuse_prepaid(module, params, raw):
+    """A subscription instance is released only on request, and before anything else is touched."""
+    if raw.get('InstanceChargeType') == 'PrePaid' and not params['release_prepaid']:
+        raise AlicloudParameterError(
+            'instance %s is a subscription (PrePaid, paid until %s): DeleteInstance refuses it '
+            '(ChargeTypeViolation). To release it now, set release_prepaid=true: it is converted to pay-as-you-go '
+            '(ModifyInstanceChargeType) and then deleted. Nothing was changed.'
+            % (raw['InstanceId'], raw.get('ExpiredTime') or 'its expiry'))
+
+
+def convert_to_postpaid(module, params, raw):
+    """ModifyInstanceChargeType to PostPaid, then wait until DescribeInstances says so."""
+    instance_id = raw['InstanceId']
+    request = {'RegionId': module.region, 'InstanceIds': json.dumps([instance_id]),
+               'InstanceChargeType': 'PostPaid', 'ClientToken': client_token('ecs-release-prepaid', instance_id)}
+    if module.check_mode:
+        module.mutate('ecs', 'ModifyInstanceChargeType', request)
+        return raw.get('Status')
+    status = raw.get('Status')
+    if status in TRANSIENT_STATES:
+        status = wait_status(module, instance_id, ('Running', 'Stopped'), params['wait_timeout'])['Status']
+    try:
+        module.mutate('ecs', 'ModifyInstanceChargeType', request)
+    except AlicloudApiError:
+        # A retried call whose first reply was lost: already converted is what we wanted.
+        current = get_instance(module, instance_id)
+        if current is None or current.get('InstanceChargeType') != 'PostPaid':
+            raise
+    converted = wait_until(lambda: get_instance(module, instance_id),
+                           lambda i: i is None or i.get('InstanceChargeType') == 'PostPaid',
+                           timeout=params['wait_timeout'],
+                           describe=lambda i: i.get('InstanceChargeType') if i else 'gone',
+                           what='instance %s to become PostPaid' % instance_id)
+    return converted.get('Status') if converted else status
+
+
 def delete(module, params, raw):
     instance_id = raw['InstanceId']
     status = raw.get('Status')
+    if raw.get('InstanceChargeType') == 'PrePaid':
+        status = convert_to_postpaid(module, params, raw)
     if module.check_mode:
         if status in ('Running', 'Starting', 'Pending') and not params['force']:
             module.mutate('ecs', 'StopInstance', {'InstanceId': instance_id, 'RegionId': module.region})
@@ -538,6 +668,7 @@ def ensure(module):
     if params['state'] == 'absent':
         if current is None:
             module.finish(False, instance={})
+        refuse_prepaid(module, params, current)
         before = diff_view(describe_instance(current))
         delete(module, params, current)
         module.finish(True, diff_before=before, diff_after={}, instance={})
@@ -572,6 +703,11 @@ def main():
             system_disk_size=dict(type='int', default=40),
             internet_max_bandwidth_out=dict(type='int'),
             internet_charge_type=dict(type='str', default='PayByTraffic', choices=['PayByTraffic', 'PayByBandwidth']),
+            instance_charge_type=dict(type='str', default='PostPaid', choices=['PostPaid', 'PrePaid']),
+            period=dict(type='int'),
+            period_unit=dict(type='str', default='Month', choices=['Month', 'Week']),
+            auto_renew=dict(type='bool', default=False),
+            release_prepaid=dict(type='bool', default=False),
             tags=dict(type='dict'),
             purge_tags=dict(type='bool', default=False),
             force=dict(type='bool', default=False),

@@ -153,6 +153,14 @@ instances:
       description: Creation time.
       type: str
       sample: 2026-11-27T01:00Z
+    instance_charge_type:
+      description: C(PostPaid) (pay-as-you-go) or C(PrePaid) (subscription).
+      type: str
+      sample: PostPaid
+    expired_time:
+      description: End of the subscription of a C(PrePaid) instance (far in the future for C(PostPaid)).
+      type: str
+      sample: 2099-12-31T15:59Z
 ids:
   description: IDs of the matching instances.
   returned: always

@@ -22,6 +22,10 @@ description:
     The engine version, category, pay type, zone, VPC and VSwitch cannot change in place; asking for that fails
     with a message naming each field, before anything is changed.
   - Deleting an instance that is already gone is success.
+  - C(DeleteDBInstance) refuses a C(Prepaid) (subscription) instance that has not expired
+    (C(OperationDenied.DBInstancePayType)). With I(state=absent) such an instance is released only with
+    I(release_prepaid=true): it is first converted to pay-as-you-go with C(TransformDBInstancePayType), then deleted.
+    Without it the module fails before changing anything, naming that error code.
 author:
   - computenest.mlflow maintainers (@computenest)
 options:
@@ -79,6 +83,13 @@ options:
     description: Subscription length of a C(Prepaid) instance, in I(period) units (1-9 months or 1-5 years).
     type: int
     default: 1
+  release_prepaid:
+    description:
+      - With I(state=absent), release a C(Prepaid) instance that has not expired: convert it to C(Postpaid)
+        (C(TransformDBInstancePayType)), wait until it is, then delete it.
+      - Without it, I(state=absent) on a C(Prepaid) instance fails and nothing is changed.
+    type: bool
+    default: false
   zone_id:
     description: Zone of the instance. Required with I(state=present).
     type: str
@@ -156,6 +167,12 @@ EXAMPLES = r'''
     tags:
       computenest-mlflow-deployment: mlflow-prod
   register: rds
+
+- name: Release a subscription (Prepaid) instance before it expires, then delete it
+  computenest.mlflow.alicloud_rds_instance:
+    name: mlflow-prepaid
+    state: absent
+    release_prepaid: true
 
 - name: Delete it and wait until it is gone
   computenest.mlflow.alicloud_rds_instance:
@@ -527,19 +544,57 @@ def update(module, attribute, result):
     result['instance'] = facts_of(module, attribute, tags=after['tags'] if tags is not None else None)
 
 
+def transform_to_postpaid(module, attribute, result):
+    """TransformDBInstancePayType to Postpaid, then wait until the instance is Running and Postpaid."""
+    params = module.params
+    db_instance_id = attribute['DBInstanceId']
+    request = {'DBInstanceId': db_instance_id, 'PayType': 'Postpaid',
+               'ClientToken': client_token('rds-release-prepaid', db_instance_id)}
+    result['api_calls'].append(api_call('TransformDBInstancePayType', request))
+    result['changed'] = True
+    if module.check_mode:
+        return attribute
+    if attribute.get('DBInstanceStatus') != 'Running':
+        # The pay type changes only on a Running instance.
+        wait_for_instance(module.client, db_instance_id, params['wait_timeout'])
+    try:
+        module.client.call('rds', 'TransformDBInstancePayType', request)
+    except AlicloudApiError:
+        # A retried call whose first reply was lost: already Postpaid is what was asked for.
+        current = describe_instance(module.client, db_instance_id)
+        if current is None or current.get('PayType') != 'Postpaid':
+            raise
+    return wait_until(
+        lambda: describe_instance(module.client, db_instance_id),
+        lambda current: current is not None and current.get('PayType') == 'Postpaid' and
+        current.get('DBInstanceStatus') == 'Running',
+        timeout=params['wait_timeout'],
+        describe=lambda current: '%s/%s' % (current.get('PayType'), current.get('DBInstanceStatus'))
+        if current else 'not found',
+        what='RDS instance %s to be Postpaid and Running' % db_instance_id)
+
+
 def delete(module, attribute, result):
     params = module.params
     db_instance_id = attribute['DBInstanceId']
     result['instance'] = {}
     if attribute.get('DBInstanceStatus') not in GONE_STATES:
         if attribute.get('PayType') == 'Prepaid':
-            module.fail_json(msg='RDS instance %s is Prepaid (subscription): the API cannot delete it; let it expire '
-                                 'or release it in the console' % db_instance_id,
-                             instance=facts_of(module, attribute, with_connection=False))
+            if not params['release_prepaid']:
+                module.fail_json(
+                    msg='RDS instance %s is Prepaid (subscription, until %s): DeleteDBInstance refuses it '
+                        '(OperationDenied.DBInstancePayType). To release it now set release_prepaid=true: it is '
+                        'converted to Postpaid (TransformDBInstancePayType) and then deleted. Nothing was changed.'
+                        % (db_instance_id, attribute.get('ExpireTime') or 'its expiry'),
+                    error_code='OperationDenied.DBInstancePayType',
+                    instance=facts_of(module, attribute, with_connection=False))
+        before = diff_view(facts_of(module, attribute, with_connection=False))
+        if attribute.get('PayType') == 'Prepaid':
+            attribute = transform_to_postpaid(module, attribute, result)
         request = {'DBInstanceId': db_instance_id}
         result['api_calls'].append(api_call('DeleteDBInstance', request))
         result['changed'] = True
-        result['diff'] = dict(before=diff_view(facts_of(module, attribute, with_connection=False)), after={})
+        result['diff'] = dict(before=before, after={})
         if module.check_mode:
             return
         try:
@@ -572,6 +627,7 @@ def main():
         pay_type=dict(type='str', default='Postpaid', choices=['Postpaid', 'Prepaid']),
         period=dict(type='str', default='Month', choices=['Month', 'Year']),
         used_time=dict(type='int', default=1),
+        release_prepaid=dict(type='bool', default=False),
         zone_id=dict(type='str'),
         vpc_id=dict(type='str'),
         vswitch_id=dict(type='str'),
