@@ -60,8 +60,9 @@ CASES = [
     pytest.param({"alicloud_infra_zone_id": "cn-shanghai-b"}, "alicloud_infra_zone_id", "zone of the region",
                  id="zone-of-other-region"),
     pytest.param({"alicloud_infra_pay_type": "Monthly"}, "alicloud_infra_pay_type", "PostPaid", id="pay-type-unknown"),
-    pytest.param({"alicloud_infra_pay_type": "PrePaid"}, "alicloud_infra_pay_type", "not supported",
-                 id="pay-type-prepaid-unsupported"),
+    pytest.param({"alicloud_infra_pay_type": "PrePaid", "alicloud_infra_prepaid_period_months": 10},
+                 "alicloud_infra_prepaid_period_months", "must be one of 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 24, 36, 48, 60",
+                 id="pay-type-prepaid-bad-period"),
 ]
 
 
