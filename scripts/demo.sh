@@ -53,7 +53,8 @@ if [ "${1:-}" = "destroy" ]; then
   "$ROOT/scripts/local-cloud.sh" down
   exit 0
 fi
-ansible-playbook -i inventory/mlflow.alicloud_ecs.yml playbooks/deploy.yml -e "@$VARS"
+# The local cloud charges nothing: approve its estimate up front (also for vars files written by older demos).
+ansible-playbook -i inventory/mlflow.alicloud_ecs.yml playbooks/deploy.yml -e "@$VARS" -e mlflow_deploy_approve_cost=true
 cat <<EOF
 
 The local cloud keeps running in the background:

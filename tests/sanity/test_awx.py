@@ -33,13 +33,20 @@ def test_deploy_survey_carries_every_seed_parameter_with_the_playbook_defaults()
     defaults = _load("playbooks", "vars", "deployment.yml")
     for variable, question in questions.items():
         if "default" in question and variable in defaults:
-            assert question["default"] == defaults[variable], variable
+            expected = defaults[variable]
+            # Survey choices are strings: a boolean default is offered as "true"/"false".
+            if isinstance(expected, bool):
+                expected = str(expected).lower()
+            assert question["default"] == expected, variable
     # Secrets are survey passwords, so AWX encrypts them and hides them in job output.
     for secret in ("alicloud_infra_ecs_password", "alicloud_infra_rds_password"):
         assert questions[secret]["type"] == "password"
         assert (questions[secret]["min"], questions[secret]["max"]) == (8, 30)
     assert questions["alicloud_infra_pay_type"]["choices"] == ["PostPaid", "PrePaid"]
     assert questions["alicloud_infra_mlflow_port"]["default"] == 5000
+    # The price step orders nothing from a job without this answer (no terminal to say yes at).
+    approval = questions["mlflow_deploy_approve_cost"]
+    assert (approval["type"], approval["default"], approval["choices"]) == ("multiplechoice", "false", ["false", "true"])
 
 
 def test_destroy_survey_names_the_deployment():
