@@ -146,3 +146,21 @@ def test_deploy_in_check_mode_shows_price_and_plan_and_creates_nothing(alicloud_
     assert "Check mode: nothing was ordered or changed." in output
     assert "VPC price-mlflow-vpc 192.168.0.0/16" in output
     assert_only_prices_asked(alicloud_emulator)
+
+
+def test_subscription_deploy_prices_both_instances_for_the_period(alicloud_emulator, tmp_path):
+    run = deploy(alicloud_emulator, tmp_path, alicloud_infra_pay_type="PrePaid", alicloud_infra_prepaid_period_months=3)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
+    ecs_month = (pricing.ECS_INSTANCE_TYPE_PRICES["ecs.g7.large"][MONTHLY]
+                 + DISK_GB * pricing.ECS_DISK_PER_GB[DISK_CATEGORY][MONTHLY])
+    rds_month = (pricing.RDS_CLASS_PRICES["pg.n2.2c.1m"][MONTHLY]
+                 + STORAGE_GB * pricing.RDS_STORAGE_PER_GB[STORAGE_TYPE][MONTHLY])
+    assert "ECS ecs.g7.large (subscription): %s CNY per 3 months" % (3 * ecs_month) in output, output[-4000:]
+    assert "(subscription): %s CNY per 3 months" % (3 * rds_month) in output, output[-4000:]
+    assert "Total: %.2f CNY per 3 months" % (3 * (ecs_month + rds_month)) in output
+    assert "Not approved: nothing was ordered" in output
+    sent = {entry["product"]: entry["params"] for entry in alicloud_emulator.requests()}
+    assert (sent["ecs"]["PriceUnit"], sent["ecs"]["Period"]) == ("Month", "3")
+    assert (sent["rds"]["PayType"], sent["rds"]["TimeType"], sent["rds"]["UsedTime"]) == ("Prepaid", "Month", "3")
+    assert_only_prices_asked(alicloud_emulator)
