@@ -795,6 +795,38 @@ class AlicloudModule(AnsibleModule):
         except AlicloudError as error:
             self.fail_alicloud(error)
 
+    def delete_when_settled(self, product, action, params, what, not_found_codes, busy_code, blocked_advice,
+                            timeout, fetch=None):
+        """Delete a resource that refuses while it is still settling (busy_code), retrying until it accepts.
+
+        Already gone (one of not_found_codes) is success.  DependencyViolation* becomes a parameter error that names
+        what and says blocked_advice.  With fetch (returns the resource or None), also wait until it is gone.
+        """
+        def attempt():
+            try:
+                self.mutate(product, action, params)
+            except AlicloudApiError as error:
+                if error.code in not_found_codes:
+                    return True
+                if error.code.startswith('DependencyViolation'):
+                    raise AlicloudParameterError('%s cannot be deleted while resources still use it (%s: %s); %s'
+                                                 % (what, error.code, error.message, blocked_advice))
+                if error.code == busy_code:
+                    return False
+                raise
+            return True
+
+        if self.check_mode:
+            attempt()
+            return
+        if not attempt():
+            wait_until(attempt, bool, timeout=timeout, describe=lambda accepted: busy_code,
+                       what='%s to accept deletion' % what)
+        if fetch is not None:
+            wait_until(fetch, lambda current: current is None, timeout=timeout,
+                       describe=lambda current: current.get('Status') if current else 'gone',
+                       what='%s to be deleted' % what)
+
     def mutate(self, product, action, params):
         """A call that changes something: recorded in api_calls; in check mode recorded only, returns None."""
         self.api_calls.append(dict(product=product, action=action, params=mask_secret_params(params)))

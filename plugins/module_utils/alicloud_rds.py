@@ -13,6 +13,7 @@ import re
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
     AlicloudApiError,
+    AlicloudError,
     dig,
     wait_until,
 )
@@ -259,3 +260,33 @@ def api_call(action, params):
     """How a changing call is reported in api_calls (made, or in check mode planned), secrets masked."""
     return dict(product='rds', action=action,
                 params=dict((key, '********' if key in SECRET_PARAMS else value) for key, value in params.items()))
+
+
+def run_instance_child(module, result, find, create, update, delete):
+    """The state logic of a resource that lives inside an RDS instance (account, database), then exit.
+
+    present: the instance must exist (waited for until Running), then create or update the resource.
+    absent: nothing to do when the instance or the resource is already gone.  `find(module)` returns the current
+    resource or None; `create(module, result)`, `update(module, current, result)` and `delete(module, current, result)`
+    record their changes in `result`.
+    """
+    params = module.params
+    try:
+        if params['state'] == 'absent':
+            if instance_to_clean(module, params['db_instance_id'], params['wait_timeout']) is not None:
+                current = find(module)
+                if current is not None:
+                    delete(module, current, result)
+        else:
+            if require_running_instance(module, params['db_instance_id'], params['wait_timeout']) is None:
+                module.fail_json(msg='RDS instance %s does not exist' % params['db_instance_id'], **result)
+            current = find(module)
+            if current is None:
+                create(module, result)
+            else:
+                update(module, current, result)
+    except AlicloudError as error:
+        module.fail_alicloud(error, **result)
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)

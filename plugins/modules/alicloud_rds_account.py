@@ -131,7 +131,6 @@ api_calls:
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
     AlicloudApiError,
-    AlicloudError,
     AlicloudModule,
     wait_until,
 )
@@ -141,9 +140,8 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds im
     api_call,
     as_list,
     instance_id_problem,
-    instance_to_clean,
     rds_password_problem,
-    require_running_instance,
+    run_instance_child,
 )
 
 ACCOUNT_NOT_FOUND_CODES = frozenset(['InvalidAccountName.NotFound', 'InvalidAccount.NotFound'])
@@ -280,27 +278,7 @@ def main():
         supports_check_mode=True,
     )
     validate(module)
-    params = module.params
-    result = dict(changed=False, api_calls=[], account={})
-    try:
-        if params['state'] == 'absent':
-            if instance_to_clean(module, params['db_instance_id'], params['wait_timeout']) is not None:
-                account = find_account(module)
-                if account is not None:
-                    delete(module, account, result)
-        else:
-            if require_running_instance(module, params['db_instance_id'], params['wait_timeout']) is None:
-                module.fail_json(msg='RDS instance %s does not exist' % params['db_instance_id'], **result)
-            account = find_account(module)
-            if account is None:
-                create(module, result)
-            else:
-                update(module, account, result)
-    except AlicloudError as error:
-        module.fail_alicloud(error, **result)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_instance_child(module, dict(changed=False, api_calls=[], account={}), find_account, create, update, delete)
 
 
 if __name__ == '__main__':

@@ -132,7 +132,6 @@ api_calls:
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
     AlicloudApiError,
-    AlicloudError,
     AlicloudModule,
     wait_until,
 )
@@ -143,8 +142,7 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds im
     as_list,
     database_name_problem,
     instance_id_problem,
-    instance_to_clean,
-    require_running_instance,
+    run_instance_child,
 )
 
 DATABASE_NOT_FOUND_CODES = frozenset(['InvalidDBName.NotFound', 'InvalidDBNameOrAccountName.NotFound'])
@@ -308,27 +306,7 @@ def main():
         supports_check_mode=True,
     )
     validate(module)
-    params = module.params
-    result = dict(changed=False, api_calls=[], database={})
-    try:
-        if params['state'] == 'absent':
-            if instance_to_clean(module, params['db_instance_id'], params['wait_timeout']) is not None:
-                database = find_database(module)
-                if database is not None:
-                    delete(module, database, result)
-        else:
-            if require_running_instance(module, params['db_instance_id'], params['wait_timeout']) is None:
-                module.fail_json(msg='RDS instance %s does not exist' % params['db_instance_id'], **result)
-            database = find_database(module)
-            if database is None:
-                create(module, result)
-            else:
-                update(module, database, result)
-    except AlicloudError as error:
-        module.fail_alicloud(error, **result)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)
+    run_instance_child(module, dict(changed=False, api_calls=[], database={}), find_database, create, update, delete)
 
 
 if __name__ == '__main__':

@@ -153,7 +153,7 @@ api_calls:
 '''
 
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import (
-    AlicloudApiError, AlicloudModule, AlicloudParameterError, flatten_tags, tags_to_dict,
+    AlicloudModule, AlicloudParameterError, flatten_tags, tags_to_dict,
     validate_cidr, validate_description, validate_name, validate_tags, wait_until,
 )
 
@@ -259,32 +259,12 @@ def update(module, params, current):
 
 def delete(module, params, current):
     vpc_id = current['VpcId']
-
-    def attempt_delete():
-        try:
-            module.mutate('vpc', 'DeleteVpc', {'VpcId': vpc_id, 'RegionId': module.region})
-        except AlicloudApiError as error:
-            if error.code in ('InvalidVpcId.NotFound', 'Forbidden.VpcNotFound'):
-                return True
-            if error.code.startswith('DependencyViolation'):
-                raise AlicloudParameterError(
-                    'VPC %s cannot be deleted while it still holds resources (%s: %s); delete its VSwitches and '
-                    'security groups first' % (vpc_id, error.code, error.message))
-            if error.code == 'IncorrectVpcStatus':
-                return False
-            raise
-        return True
-
-    if module.check_mode:
-        attempt_delete()
-        return
-    if not attempt_delete():
-        # A VPC still Pending cannot be deleted yet: wait for it to settle, then try again.
-        wait_until(attempt_delete, bool, timeout=params['wait_timeout'], what='VPC %s to accept deletion' % vpc_id,
-                   describe=lambda v: 'IncorrectVpcStatus')
-    if params['wait']:
-        wait_until(lambda: get_vpc(module, vpc_id), lambda v: v is None, timeout=params['wait_timeout'],
-                   describe=lambda v: v.get('Status') if v else 'gone', what='VPC %s to be deleted' % vpc_id)
+    # A VPC still Pending refuses deletion with IncorrectVpcStatus: wait for it to settle, then try again.
+    module.delete_when_settled(
+        'vpc', 'DeleteVpc', {'VpcId': vpc_id, 'RegionId': module.region}, 'VPC %s' % vpc_id,
+        not_found_codes=('InvalidVpcId.NotFound', 'Forbidden.VpcNotFound'), busy_code='IncorrectVpcStatus',
+        blocked_advice='delete its VSwitches and security groups first', timeout=params['wait_timeout'],
+        fetch=(lambda: get_vpc(module, vpc_id)) if params['wait'] else None)
 
 
 def ensure(module):

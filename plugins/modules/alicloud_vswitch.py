@@ -302,31 +302,11 @@ def update(module, params, current):
 
 def delete(module, params, current):
     vswitch_id = current['VSwitchId']
-
-    def attempt_delete():
-        try:
-            module.mutate('vpc', 'DeleteVSwitch', {'VSwitchId': vswitch_id, 'RegionId': module.region})
-        except AlicloudApiError as error:
-            if error.code in ('InvalidVSwitchId.NotFound', 'InvalidVswitchID.NotFound'):
-                return True
-            if error.code.startswith('DependencyViolation'):
-                raise AlicloudParameterError(
-                    'VSwitch %s cannot be deleted while resources still use it (%s: %s); delete its ECS and RDS '
-                    'instances first' % (vswitch_id, error.code, error.message))
-            if error.code == 'IncorrectVSwitchStatus':
-                return False
-            raise
-        return True
-
-    if module.check_mode:
-        attempt_delete()
-        return
-    if not attempt_delete():
-        wait_until(attempt_delete, bool, timeout=params['wait_timeout'], describe=lambda v: 'IncorrectVSwitchStatus',
-                   what='VSwitch %s to accept deletion' % vswitch_id)
-    if params['wait']:
-        wait_until(lambda: get_vswitch(module, vswitch_id), lambda v: v is None, timeout=params['wait_timeout'],
-                   describe=lambda v: v.get('Status') if v else 'gone', what='VSwitch %s to be deleted' % vswitch_id)
+    module.delete_when_settled(
+        'vpc', 'DeleteVSwitch', {'VSwitchId': vswitch_id, 'RegionId': module.region}, 'VSwitch %s' % vswitch_id,
+        not_found_codes=('InvalidVSwitchId.NotFound', 'InvalidVswitchID.NotFound'), busy_code='IncorrectVSwitchStatus',
+        blocked_advice='delete its ECS and RDS instances first', timeout=params['wait_timeout'],
+        fetch=(lambda: get_vswitch(module, vswitch_id)) if params['wait'] else None)
 
 
 def ensure(module):
