@@ -17,8 +17,8 @@ description:
   - The instance is found by O(instance_id) or by its exact O(name) and O(tags) through every page of
     C(DescribeInstances).
   - The create request (C(RunInstances)) carries a ClientToken derived from the region, name, tags, image, type,
-    network, disk and bandwidth (and, for a subscription, the charge type and period), so a create retried after a lost reply returns the instance made by the first
-    attempt instead of a second one.
+    network, disk and bandwidth (and, for a subscription, the charge type and period), so a create retried after a
+    lost reply returns the instance made by the first attempt instead of a second one.
   - Waits until the instance is C(Running) and returns its private and public IP addresses. With a public bandwidth
     above 0 and no public address yet, one is allocated.
   - Image, instance type, VSwitch, zone, security group, bandwidth and charge type cannot be changed in place; a

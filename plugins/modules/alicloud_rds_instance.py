@@ -24,7 +24,8 @@ description:
   - Deleting an instance that is already gone is success.
   - C(DeleteDBInstance) refuses a C(Prepaid) (subscription) instance that has not expired
     (C(OperationDenied.DBInstancePayType)). With I(state=absent) such an instance is released only with
-    I(release_prepaid=true): it is first converted to pay-as-you-go with C(TransformDBInstancePayType), then deleted.
+    I(release_prepaid=true), which first converts it to pay-as-you-go with C(TransformDBInstancePayType), then
+    deletes it.
     Without it the module fails before changing anything, naming that error code.
 author:
   - computenest.mlflow maintainers (@computenest)
@@ -85,7 +86,7 @@ options:
     default: 1
   release_prepaid:
     description:
-      - With I(state=absent), release a C(Prepaid) instance that has not expired: convert it to C(Postpaid)
+      - With I(state=absent), release a C(Prepaid) instance that has not expired; convert it to C(Postpaid)
         (C(TransformDBInstancePayType)), wait until it is, then delete it.
       - Without it, I(state=absent) on a C(Prepaid) instance fails and nothing is changed.
     type: bool

@@ -236,4 +236,3 @@ def test_role_prepaid_deploy_and_teardown(tmp_path, alicloud_emulator, run_playb
 
     again = apply(alicloud_infra_state='absent')
     assert again.rc == 0 and again.stat('localhost', 'changed') == 0, explain(again)
-
