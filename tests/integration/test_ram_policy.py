@@ -2,7 +2,7 @@
 
 One lifecycle through the collection's own entry points, signed with an access key the emulator binds to the policy:
 deploy.yml's price step, the alicloud_infra role as deploy.yml runs it, the alicloud_ecs inventory plugin, a
-re-deploy, destroy.yml twice. (deploy.yml's install play logs in to the host over SSH, which the simulated backend
+re-deploy, destroy.yml twice, and a subscription deployment that destroy.yml releases early. (deploy.yml's install play logs in to the host over SSH, which the simulated backend
 cannot serve, so provisioning runs through the role the way deploy.yml includes it.) Every call must pass the policy,
 and the set of actions in the request log must equal the set the policy allows. A key whose policy lacks one action
 fails with Forbidden.RAM naming that action.
@@ -38,6 +38,13 @@ CHANGES = {
     "alicloud_infra_tags": {"team": "ml-platform"},
     "alicloud_infra_rds_password": "Rk5(rds)Pass",
     "alicloud_infra_rds_update_password": "always",
+}
+# A second deployment bought as a subscription and released before it expires.
+SUBSCRIPTION = {
+    "alicloud_infra_name": "ram-prepaid",
+    "alicloud_infra_pay_type": "PrePaid",
+    "alicloud_infra_prepaid_period_months": 1,
+    "alicloud_infra_release_prepaid": True,
 }
 # The provisioning play of deploy.yml, without the price step (run on its own first) and the host lookup.
 PROVISION = """
@@ -89,7 +96,8 @@ def ansible(tool):
 
 
 def lifecycle(env, tmp_path, stop_on_failure=True):
-    """Price step, deploy, inventory, re-deploy, destroy twice; returns the runs in order."""
+    """Price step, deploy, inventory, re-deploy, destroy twice, then a subscription deployment released early;
+    returns the runs in order."""
     vars_file = tmp_path / "deployment.json"
     vars_file.write_text(json.dumps(dict(DEPLOYMENT, mlflow_deploy_secrets_dir=str(tmp_path / "secrets"))))
     vars_file.chmod(0o600)
@@ -101,6 +109,10 @@ def lifecycle(env, tmp_path, stop_on_failure=True):
     changed_file.write_text(json.dumps(dict(DEPLOYMENT, mlflow_deploy_secrets_dir=str(tmp_path / "secrets"),
                                             **CHANGES)))
     changed_file.chmod(0o600)
+    prepaid_file = tmp_path / "prepaid.json"
+    prepaid_file.write_text(json.dumps(dict(DEPLOYMENT, mlflow_deploy_secrets_dir=str(tmp_path / "secrets"),
+                                            **SUBSCRIPTION)))
+    prepaid_file.chmod(0o600)
     steps = [
         ("price", [ansible("ansible-playbook"), "playbooks/deploy.yml", "--limit", "localhost"] + extra),
         ("deploy", [ansible("ansible-playbook"), str(provision)] + extra),
@@ -108,6 +120,9 @@ def lifecycle(env, tmp_path, stop_on_failure=True):
         ("re-deploy", [ansible("ansible-playbook"), str(provision), "-e", "@" + str(changed_file)]),
         ("destroy", [ansible("ansible-playbook"), "playbooks/destroy.yml"] + extra),
         ("destroy again", [ansible("ansible-playbook"), "playbooks/destroy.yml"] + extra),
+        # A subscription deployment, released early by destroy.yml.
+        ("subscription deploy", [ansible("ansible-playbook"), str(provision), "-e", "@" + str(prepaid_file)]),
+        ("subscription release", [ansible("ansible-playbook"), "playbooks/destroy.yml", "-e", "@" + str(prepaid_file)]),
     ]
     runs = []
     for name, command in steps:
@@ -127,7 +142,7 @@ def test_policy_allows_exactly_what_deploy_inventory_and_destroy_call(alicloud_e
     policy = load_policy()
     emulator, env = bound_cloud(alicloud_emulator_factory, policy)
     runs = lifecycle(env, tmp_path)
-    assert [result.returncode for _name, result in runs] == [0] * 6, describe(runs)
+    assert [result.returncode for _name, result in runs] == [0] * 8, describe(runs)
     inventory = json.loads(runs[2][1].stdout)
     assert len(inventory["mlflow_deployment_ram_mlflow"]["hosts"]) == 1
     assert not any(emulator.resources().values()), emulator.resources()
