@@ -1,10 +1,11 @@
 """policies/computenest-mlflow-ram-policy.json is complete and least-privilege, proven on the emulator.
 
 One lifecycle through the collection's own entry points, signed with an access key the emulator binds to the policy:
-deploy.yml's price step, the alicloud_infra role as deploy.yml runs it, the alicloud_ecs inventory plugin, a
-re-deploy, destroy.yml twice, and a subscription deployment that destroy.yml releases early. (deploy.yml's install play logs in to the host over SSH, which the simulated backend
-cannot serve, so provisioning runs through the role the way deploy.yml includes it.) Every call must pass the policy,
-and the set of actions in the request log must equal the set the policy allows. A key whose policy lacks one action
+deploy.yml's price step, the alicloud_infra role as deploy.yml runs it, the alicloud_ecs inventory plugin, a re-deploy
+that changes parameters, destroy.yml twice, and a subscription deployment that destroy.yml releases early.
+(deploy.yml's install play logs in to the host over SSH, which the simulated backend cannot serve, so provisioning
+runs through the role the way deploy.yml includes it.) Every call must pass the policy, and the set of actions in the
+request log must equal the set the policy allows. A key whose policy lacks one action
 fails with Forbidden.RAM naming that action.
 """
 import json
