@@ -1,7 +1,9 @@
 """playbooks/deploy.yml end to end on the local cloud: ECS instances are systemd containers with sshd and RDS is a real
 PostgreSQL container, behind the API emulator. Then the real MLflow client, a no-change re-run, and destroy."""
+import json
 import os
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -12,6 +14,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
+RAM_POLICY = os.path.join(ROOT, "policies", "computenest-mlflow-ram-policy.json")
 
 
 def _docker_names(label):
@@ -31,9 +34,14 @@ def local_cloud(alicloud_emulator_factory):
     from alicloud_emulator.container_backend import ContainerBackend  # pylint: disable=import-outside-toplevel
 
     backend = ContainerBackend()
-    emulator = alicloud_emulator_factory(backend=backend, clock_speed=20)
+    # The deploy signs with a key bound to the collection's RAM policy: any call it does not allow fails the run.
+    with open(RAM_POLICY, encoding="utf-8") as handle:
+        policy = json.load(handle)
+    key, secret = "LTAIe2e" + secrets.token_hex(6), secrets.token_urlsafe(24)
+    emulator = alicloud_emulator_factory(backend=backend, clock_speed=20, extra_credentials={key: secret},
+                                         ram_policies={key: policy})
     label = "computenest.emulator=" + backend.emulator_id
-    yield emulator, label
+    yield emulator, label, dict(emulator.env(), ALICLOUD_ACCESS_KEY=key, ALICLOUD_SECRET_KEY=secret)
     # The factory stops the emulator, and the backend removes what it made; a failed test must not leak containers.
 
 
@@ -52,6 +60,8 @@ def _deployment_vars(secrets_dir):
         "alicloud_infra_ssh_allowed_cidrs": ["198.18.0.0/15"],
         "alicloud_infra_mlflow_allowed_cidrs": ["198.18.0.0/15"],
         "mlflow_deploy_secrets_dir": str(secrets_dir),
+        # No terminal here: the price step orders only with the approval variable.
+        "mlflow_deploy_approve_cost": True,
     }
 
 
@@ -60,8 +70,7 @@ def _tail(run, lines=120):
 
 
 def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
-    emulator, label = local_cloud
-    env = emulator.env()
+    emulator, label, env = local_cloud
     secrets_dir = tmp_path / "secrets"
     deployment = _deployment_vars(secrets_dir)
 
@@ -87,7 +96,7 @@ def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
 
     # No secret reached the playbook output, even for the deploy that created everything.
     for secret in (deployment["alicloud_infra_ecs_password"], deployment["alicloud_infra_rds_password"],
-                   admin_password, emulator.access_key_secret):
+                   admin_password, env["ALICLOUD_SECRET_KEY"], emulator.access_key_secret):
         assert secret not in first.stdout + first.stderr
         assert secret not in second.stdout + second.stderr
 
@@ -97,5 +106,7 @@ def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
     assert again.rc == 0, _tail(again)
     left = {kind: items for kind, items in emulator.resources().items() if items}
     assert not left, left
+    refused = [entry["action"] for entry in emulator.requests() if entry["code"] == "Forbidden.RAM"]
+    assert refused == [], refused
     assert _docker_names(label) == []
     assert _docker_networks(label) == []
