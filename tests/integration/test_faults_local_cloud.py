@@ -1,0 +1,60 @@
+"""deploy.yml on a flaky cloud: throttling, 5xx answers and lost replies at realistic rates (plus a lost reply on each
+create call, the case that tests ClientToken idempotency) still give a working deployment with exactly one of each
+resource."""
+import collections
+import os
+import re
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
+NAME = "flaky-mlflow"
+# Rates per request: a busy account sees throttling now and then, 5xx and dropped connections rarely.
+RATES = {"throttling": 0.08, "unavailable": 0.03, "internal": 0.03, "lost": 0.03}
+# The reply of every create call is lost once: the action is applied, the caller never hears of it.
+LOST_CREATES = ("CreateVpc", "CreateVSwitch", "CreateSecurityGroup", "RunInstances", "CreateDBInstance",
+                "CreateAccount", "CreateDatabase")
+
+
+def test_deploy_on_flaky_cloud_converges_to_one_of_each(alicloud_emulator_factory, run_playbook, tmp_path):
+    from alicloud_emulator.container_backend import ContainerBackend  # pylint: disable=import-outside-toplevel
+
+    emulator = alicloud_emulator_factory(backend=ContainerBackend(), clock_speed=20, seed=7)
+    for action in LOST_CREATES:
+        emulator.inject_fault("lost", action=action, count=1)
+    for kind, rate in RATES.items():
+        emulator.inject_fault(kind, rate=rate)
+    deployment = {
+        "alicloud_infra_name": NAME,
+        "alicloud_infra_region": "cn-hangzhou",
+        "alicloud_infra_zone_id": "cn-hangzhou-h",
+        "alicloud_infra_ecs_password": "Flk-ecs-2026Z",
+        "alicloud_infra_rds_password": "Flk-rds-2026Z",
+        "alicloud_infra_vpc_cidr": "10.214.0.0/16",
+        "alicloud_infra_vswitch_cidr": "10.214.7.0/24",
+        "alicloud_infra_ssh_allowed_cidrs": ["198.18.0.0/15"],
+        "alicloud_infra_mlflow_allowed_cidrs": ["198.18.0.0/15"],
+        "mlflow_deploy_secrets_dir": str(tmp_path / "secrets"),
+        "mlflow_deploy_approve_cost": True,
+    }
+    run = run_playbook("playbooks/deploy.yml", extra_vars=deployment, env=emulator.env(), inventory=INVENTORY,
+                       timeout=2400)
+    tail = "\n".join((run.stdout + run.stderr).splitlines()[-150:])
+    log = emulator.requests()
+    seen = collections.Counter(entry["fault"] for entry in log if entry.get("fault"))
+    assert run.rc == 0, "%s\nfaults injected: %s" % (tail, dict(seen))
+    assert re.search(r"MLflow is running: http://[0-9.]+:5000", run.stdout), tail
+
+    # The faults really happened, of every kind, and every create call's reply was lost once.
+    assert all(seen.get(kind) for kind in RATES), dict(seen)
+    lost_creates = {entry["action"] for entry in log if entry.get("fault") and entry["status"] is None}
+    assert set(LOST_CREATES) <= lost_creates, lost_creates
+
+    resources = emulator.resources()
+    counts = {kind: len(items) for kind, items in resources.items() if items}
+    assert counts == {"vpcs": 1, "vswitches": 1, "security_groups": 1, "instances": 1, "db_instances": 1}, counts
+    db_instance = resources["db_instances"][0]
+    assert sorted(db_instance["accounts"]) == ["mlflow"] and sorted(db_instance["databases"]) == ["mlflow"], db_instance
