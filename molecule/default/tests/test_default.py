@@ -73,6 +73,23 @@ def test_service_active_enabled_and_running_as_mlflow(host):
     assert set(users) == {"mlflow"}, processes
 
 
+def test_server_runs_through_the_tcp_nodelay_launcher_on_uvloop(host):
+    unit = host.file(UNIT_FILE).content_string
+    assert "/opt/mlflow/venv/bin/mlflow_server_launcher.py" in unit
+    workers = int(re.search(r"--workers (\d+)", unit).group(1))
+    # uvicorn's worker processes are multiprocessing children; they map uvloop's extension once it is importable.
+    worker_pids = host.check_output(
+        "ps -eo pid=,args= | grep -F 'multiprocessing.spawn' | grep -F /opt/mlflow/venv/bin/python | grep -v grep "
+        "| awk '{print $1}'").split()
+    if workers >= 2:
+        assert len(worker_pids) == workers
+        journal = host.check_output("journalctl -u %s --no-pager -o cat", SERVICE)
+        assert ("accepted connections get TCP_NODELAY" in journal or "listener proto already 6" in journal), journal[-2000:]
+    serving_pids = worker_pids or [host.check_output("systemctl show -p MainPID --value %s", SERVICE)]
+    for pid in serving_pids:
+        assert "uvloop" in host.check_output("cat /proc/%s/maps", pid)
+
+
 def test_port_listens(host, port):
     assert host.socket(f"tcp://0.0.0.0:{port}").is_listening
 
@@ -114,7 +131,8 @@ def test_no_secret_in_unit_ini_or_any_command_line(host, secrets):
     # Every process's argv, NUL-separated: read as root inside the container.
     cmdlines = host.check_output(
         "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\" 2>/dev/null; echo; done")
-    assert "mlflow server" in cmdlines  # the scan really saw the server's processes
+    # The scan really saw the server's processes (started as `mlflow server` or through the launcher).
+    assert "--serve-artifacts" in cmdlines and "--port" in cmdlines
     for name, secret in secrets.items():
         assert secret not in unit, name
         assert secret not in ini, name
