@@ -3,10 +3,15 @@
 Without approval, or in check mode, deploy.yml shows the estimate and the emulator's request log proves that nothing
 but reads was sent. Runs use the simulated emulator and no inventory; stdin is /dev/null, as under AWX or CI.
 """
+import fcntl
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
+import termios
+import time
 
 import pytest
 from alicloud_emulator.services import pricing
@@ -164,3 +169,71 @@ def test_subscription_deploy_prices_both_instances_for_the_period(alicloud_emula
     assert (sent["ecs"]["PriceUnit"], sent["ecs"]["Period"]) == ("Month", "3")
     assert (sent["rds"]["PayType"], sent["rds"]["TimeType"], sent["rds"]["UsedTime"]) == ("Prepaid", "Month", "3")
     assert_only_prices_asked(alicloud_emulator)
+
+
+def take_terminal():
+    """In the child: a new session whose controlling terminal is stdin."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def read_until(descriptor, marker, deadline):
+    """What the terminal shows until marker appears (None: until the program closes it) or the deadline passes."""
+    seen = b""
+    while (marker is None or marker not in seen) and time.monotonic() < deadline:
+        ready, _w, _x = select.select([descriptor], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(descriptor, 65536)
+        except OSError:  # the program exited and closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+@pytest.mark.parametrize("answer", ["no", "yes"])
+def test_interactive_deploy_asks_and_orders_only_after_yes(alicloud_emulator, tmp_path, answer):
+    """On a terminal the deploy waits at the prompt; any answer but yes ends it with nothing ordered."""
+    vars_file = tmp_path / "deployment.json"
+    vars_file.write_text(json.dumps(dict(DEPLOYMENT, mlflow_deploy_secrets_dir=str(tmp_path / "secrets"))))
+    vars_file.chmod(0o600)
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "playbooks/deploy.yml",
+               "-e", "@" + str(vars_file), "--limit", "localhost"]
+    question = b"Order these resources at the price above?"
+    controller, terminal = pty.openpty()
+    # The terminal is the run's controlling terminal on stdin and stdout, as in a shell: pause checks both.
+    with subprocess.Popen(command, stdin=terminal, stdout=terminal, stderr=terminal, preexec_fn=take_terminal,
+                          env=base_env(alicloud_emulator.env()), cwd=ROOT) as proc:
+        os.close(terminal)
+        output = read_until(controller, question, time.monotonic() + 300)
+        assert question in output, output.decode(errors="replace")[-4000:]
+        assert_only_prices_asked(alicloud_emulator)
+        # pause discards what was typed before it reads: answer once it has put the terminal out of line mode (and
+        # flushed it, a moment later).
+        deadline = time.monotonic() + 60
+        while termios.tcgetattr(controller)[3] & termios.ICANON and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.write(controller, answer.encode() + b"\r")
+        if answer == "yes":
+            # Ordering has begun once the first create reaches the cloud; the rest is other tests' business.
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and not any(
+                    entry["action"] == "CreateVpc" for entry in alicloud_emulator.requests()):
+                read_until(controller, None, time.monotonic() + 1)
+            proc.terminate()
+        output += read_until(controller, None, time.monotonic() + 300)
+        proc.wait(timeout=60)
+    os.close(controller)
+    output = output.decode(errors="replace").replace("\r\n", "\n")
+    assert_estimate_shown(output)
+    actions = [entry["action"] for entry in alicloud_emulator.requests()]
+    if answer == "yes":
+        assert actions[:2] == ["DescribePrice", "DescribePrice"] and "CreateVpc" in actions, actions
+    else:
+        assert proc.returncode == 0, output[-4000:]
+        assert "Not approved: nothing was ordered" in output
+        assert_only_prices_asked(alicloud_emulator)
