@@ -2,6 +2,7 @@
 import os
 import sys
 
+import pytest
 from ansible.plugins.loader import init_plugin_loader
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -15,3 +16,12 @@ init_plugin_loader([_COLLECTIONS])
 
 # The local Alibaba Cloud emulator's fixtures (alicloud_emulator, alicloud_emulator_factory) for every test.
 pytest_plugins = ["alicloud_emulator.pytest_plugin"]
+
+
+def pytest_collection_modifyitems(items):
+    """Under xdist (scripts/test.sh runs -n 2 --dist loadgroup) every docker test goes to one worker, in order:
+    they share the Docker engine, container names and VSwitch subnets, and one session-wide local deployment.
+    Everything else spreads over the other workers."""
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.add_marker(pytest.mark.xdist_group("docker"))
