@@ -126,8 +126,10 @@ def assert_estimate_shown(output):
 
 
 def assert_only_prices_asked(emulator):
+    """The zone check's reads and the two price inquiries, nothing else."""
     actions = [(entry["product"], entry["action"]) for entry in emulator.requests()]
-    assert sorted(actions) == [("ecs", "DescribePrice"), ("rds", "DescribePrice")], actions
+    assert sorted(actions) == [("ecs", "DescribePrice"), ("ecs", "DescribeRegions"), ("ecs", "DescribeZones"),
+                               ("rds", "DescribePrice")], actions
     assert not any(emulator.resources().values())
 
 
@@ -165,7 +167,8 @@ def test_subscription_deploy_prices_both_instances_for_the_period(alicloud_emula
     assert "(subscription): %s CNY per 3 months" % (3 * rds_month) in output, output[-4000:]
     assert "Total: %.2f CNY per 3 months" % (3 * (ecs_month + rds_month)) in output
     assert "Not approved: nothing was ordered" in output
-    sent = {entry["product"]: entry["params"] for entry in alicloud_emulator.requests()}
+    sent = {entry["product"]: entry["params"] for entry in alicloud_emulator.requests()
+            if entry["action"] == "DescribePrice"}
     assert (sent["ecs"]["PriceUnit"], sent["ecs"]["Period"]) == ("Month", "3")
     assert (sent["rds"]["PayType"], sent["rds"]["TimeType"], sent["rds"]["UsedTime"]) == ("Prepaid", "Month", "3")
     assert_only_prices_asked(alicloud_emulator)
@@ -232,7 +235,7 @@ def test_interactive_deploy_asks_and_orders_only_after_yes(alicloud_emulator, tm
     assert_estimate_shown(output)
     actions = [entry["action"] for entry in alicloud_emulator.requests()]
     if answer == "yes":
-        assert actions[:2] == ["DescribePrice", "DescribePrice"] and "CreateVpc" in actions, actions
+        assert actions[2:4] == ["DescribePrice", "DescribePrice"] and "CreateVpc" in actions, actions
     else:
         assert proc.returncode == 0, output[-4000:]
         assert "Not approved: nothing was ordered" in output
