@@ -100,10 +100,6 @@ def test_rule_stops_deploy_before_any_api_call(overrides, variable, rule, aliclo
     assert not any(alicloud_emulator.resources().values())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deploy.yml asks DescribePrice before the role checks the zone, and DescribePrice fails with the cloud's "
-    "InvalidZoneId.NotFound, which does not name alicloud_infra_zone_id; fix: include_role alicloud_infra "
-    "tasks_from zone.yml before the price step (test_price.py's exact action lists then need DescribeRegions/Zones)"))
 def test_zone_unknown_in_region_refused_with_reads_only(alicloud_emulator, run_playbook, tmp_path):
     """A well-formed zone ID the region does not have can only be told by asking the cloud: reads are fine, creates
     are not."""
