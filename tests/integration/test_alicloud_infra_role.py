@@ -220,7 +220,7 @@ def test_existing_network_is_used_and_left_alone(deploy, alicloud_emulator):
     ({"alicloud_infra_ssh_allowed_cidrs": ["0.0.0.0/0"]}, "alicloud_infra_allow_public_ingress=true"),
     ({"alicloud_infra_mlflow_allowed_cidrs": ["10.0.0.300/8"]}, "alicloud_infra_mlflow_allowed_cidrs must hold IPv4"),
     ({"alicloud_infra_vpc_id": "vpc-bp1abc"}, "alicloud_infra_vpc_id and alicloud_infra_vswitch_id go together"),
-    ({"alicloud_infra_mlflow_port": 22}, "alicloud_infra_mlflow_port must be a TCP port from 1024 to 65535"),
+    ({"alicloud_infra_mlflow_port": 22}, "alicloud_infra_mlflow_port must be a TCP port from 1 to 65535 other than 22"),
     ({"alicloud_infra_rds_storage_gb": 23}, "alicloud_infra_rds_storage_gb must be a multiple of 5"),
     ({"alicloud_infra_ecs_instance_type": ""}, "alicloud_infra_ecs_instance_type must be an ECS instance type"),
     ({"alicloud_infra_rds_account_name": "pg_mlflow"}, "alicloud_infra_rds_account_name must be"),
