@@ -52,8 +52,10 @@ def test_deploy_survey_carries_every_seed_parameter_with_the_playbook_defaults()
 def test_destroy_survey_names_the_deployment():
     destroy = _templates()["MLflow - destroy"]
     assert os.path.isfile(os.path.join(ROOT, destroy["playbook"]))
-    assert {question["variable"] for question in destroy["survey"]["spec"]} == {
-        "alicloud_infra_name", "alicloud_infra_region"}
+    questions = {question["variable"]: question for question in destroy["survey"]["spec"]}
+    assert set(questions) == {"alicloud_infra_name", "alicloud_infra_region", "alicloud_infra_release_prepaid"}
+    # Subscriptions are only released when someone says so.
+    assert questions["alicloud_infra_release_prepaid"]["default"] == "false"
 
 
 def test_credential_type_injects_what_the_collection_reads():
