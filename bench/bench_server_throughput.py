@@ -50,6 +50,7 @@ import contextlib
 import hashlib
 import http.client
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -263,7 +264,8 @@ class Postgres:
             log("stopped PostgreSQL")
 
     def ping(self) -> bool:
-        r = subprocess.run(["psql", *self.conn_args("postgres"), "-tAc", "select 1"], capture_output=True, text=True)
+        r = subprocess.run(["psql", *self.conn_args("postgres"), "-tAc", "select 1"], capture_output=True, text=True,
+                           check=False)
         return r.returncode == 0
 
     def conn_args(self, db: str) -> list[str]:
@@ -271,7 +273,7 @@ class Postgres:
 
     def sql(self, sql: str, db: str = "postgres") -> str:
         r = subprocess.run(["psql", *self.conn_args(db), "-v", "ON_ERROR_STOP=1", "-tAqc", sql],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
         if r.returncode != 0:
             raise RuntimeError(f"psql failed: {sql}: {r.stderr.strip()}")
         return r.stdout.strip()
@@ -296,7 +298,7 @@ class Postgres:
             r = subprocess.run(
                 ["pgbench", *self.conn_args(db)[:-2], "-n", "-f", script, "-c", str(clients),
                  "-j", str(min(clients, os.cpu_count() or 1)), "-T", str(max(1, int(seconds))), db],
-                capture_output=True, text=True,
+                capture_output=True, text=True, check=False,
             )
         finally:
             os.unlink(script)
@@ -345,7 +347,7 @@ def prepare_template(pg: Postgres, args) -> str:
     log(f"seeding {tmpl}: schema + {args.search_runs} runs (MLflow SqlAlchemyStore) ...")
     with tempfile.TemporaryDirectory() as art:
         r = subprocess.run([args.server_python, "-c", SEED_CODE, pg.uri(tmpl), str(args.search_runs), art],
-                           capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                           capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}, check=False)
     if r.returncode != 0:
         raise SystemExit(f"seeding failed:\n{r.stderr[-3000:]}")
     log(f"seeded: experiment id, seconds = {r.stdout.strip()}")
@@ -612,7 +614,7 @@ def measure_server(name: str, cfg: dict, args, pg: Postgres, tmpl: str, rnd: int
         res["runs_per_s"] = n / dt
         res["srv_cpu_ms_run"] = (tree_cpu_seconds(proc.pid) - c0) / n * 1000
 
-        run_ids = [client.create_run(exp_id).info.run_id for _ in range(args.clients)]
+        run_ids = [client.create_run(exp_id).info.run_id for _client in range(args.clients)]
         t_start = time.time() + 2.5 + 0.2 * args.clients
         pending = pool.map_async(_client_worker, [(url, r, t_start, args.duration) for r in run_ids])
         while time.time() < t_start:
@@ -628,7 +630,7 @@ def measure_server(name: str, cfg: dict, args, pg: Postgres, tmpl: str, rnd: int
         search_exp = client.get_experiment_by_name("search-1000").experiment_id
         client.search_runs([search_exp], max_results=10)  # warm
         lat_all, lat_f = [], []
-        for _ in range(args.search_repeats):
+        for _repeat in range(args.search_repeats):
             t = time.perf_counter()
             runs = client.search_runs([search_exp], max_results=args.search_runs)
             lat_all.append(time.perf_counter() - t)
@@ -675,7 +677,7 @@ def measure_server(name: str, cfg: dict, args, pg: Postgres, tmpl: str, rnd: int
 
 
 def fmt_cell(values: list[float], spec: str) -> str:
-    vals = [v for v in values if v is not None and v == v]
+    vals = [v for v in values if v is not None and not math.isnan(v)]
     if not vals:
         return "n/a"
     med = statistics.median(vals)
@@ -690,7 +692,7 @@ def report(results: list[dict], names: list[str], pgb: dict, args) -> str:
     header = "| figure | " + " | ".join(names) + " |"
     lines.append(header)
     lines.append("|---|" + "---|" * len(names))
-    for key, label, spec, _ in METRICS:
+    for key, label, spec, _better in METRICS:
         cells = [fmt_cell([r.get(key) for r in by[n]], spec) for n in names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     base = "plain" if "plain" in names else None
@@ -700,7 +702,7 @@ def report(results: list[dict], names: list[str], pgb: dict, args) -> str:
         lines.append("")
         lines.append("| figure | " + " | ".join(n for n in names if n != base) + " |")
         lines.append("|---|" + "---|" * (len(names) - 1))
-        for key, label, _, better in METRICS:
+        for key, label, _spec, better in METRICS:
             if better is None or key == "routes_ok":
                 continue
             b = [r.get(key) for r in by[base] if r.get(key) is not None]
@@ -727,7 +729,7 @@ def report(results: list[dict], names: list[str], pgb: dict, args) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--configs", default=DEFAULT_CONFIGS, help=f"comma list (default {DEFAULT_CONFIGS})")
     ap.add_argument("--list-configs", action="store_true")
@@ -784,7 +786,7 @@ def main() -> int:
     server_versions = subprocess.run(
         [args.server_python, "-c", "import mlflow, uvicorn, sqlalchemy, psycopg2; "
          "print(mlflow.__version__, uvicorn.__version__, sqlalchemy.__version__, psycopg2.__version__.split()[0])"],
-        capture_output=True, text=True).stdout.split()
+        capture_output=True, text=True, check=True).stdout.split()
     results: list[dict] = []
     pgb: dict[str, list[float]] = {"1 client": [], f"{args.clients} clients": []}
     ctx = multiprocessing.get_context("spawn")
@@ -793,7 +795,7 @@ def main() -> int:
         tmpl = prepare_template(pg, args)
         blob = Path(args.workdir) / "artifact.bin"
         with open(blob, "wb") as f:
-            for _ in range(args.artifact_mb):
+            for _megabyte in range(args.artifact_mb):
                 f.write(os.urandom(1_000_000))
         blob_sha = hashlib.sha256(blob.read_bytes()).hexdigest()
         load_before = os.getloadavg()
