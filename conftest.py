@@ -18,6 +18,7 @@ init_plugin_loader([_COLLECTIONS])
 pytest_plugins = ["alicloud_emulator.pytest_plugin"]
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group markers
 def pytest_collection_modifyitems(items):
     """Under xdist (scripts/test.sh runs -n 2 --dist loadgroup) every docker test goes to one worker, in order:
     they share the Docker engine, container names and VSwitch subnets, and one session-wide local deployment.

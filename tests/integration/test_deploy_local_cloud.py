@@ -5,6 +5,7 @@ import os
 import re
 import secrets
 import subprocess
+import time
 
 import pytest
 
@@ -108,5 +109,10 @@ def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
     assert not left, left
     refused = [entry["action"] for entry in emulator.requests() if entry["code"] == "Forbidden.RAM"]
     assert refused == [], refused
+    # The API answers "gone" first; the container backend then removes the containers and networks in the
+    # background, as the real cloud releases a host after its DeleteInstance returned.
+    deadline = time.monotonic() + 120
+    while (_docker_names(label) or _docker_networks(label)) and time.monotonic() < deadline:
+        time.sleep(2)
     assert _docker_names(label) == []
     assert _docker_networks(label) == []
