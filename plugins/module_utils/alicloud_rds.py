@@ -290,3 +290,25 @@ def run_instance_child(module, result, find, create, update, delete):
     if not module._diff:
         result.pop('diff', None)
     module.exit_json(**result)
+
+
+def delete_instance_child(module, result, result_key, action, request, before, not_found_codes, find, status_key,
+                          what):
+    """Delete a resource inside an RDS instance (account, database) and wait until it is gone.
+
+    Records the call and the diff in `result`; in check mode stops there.  A resource or instance already gone counts
+    as deleted.  `find(module)` returns the resource or None; `status_key` names its status field for the wait.
+    """
+    result.update(changed=True)
+    result[result_key] = {}
+    result['api_calls'].append(api_call(action, request))
+    result['diff'] = dict(before=before, after={})
+    if module.check_mode:
+        return
+    try:
+        module.client.call('rds', action, request)
+    except AlicloudApiError as error:
+        if error.code not in not_found_codes | INSTANCE_NOT_FOUND_CODES:
+            raise
+    wait_until(lambda: find(module), lambda found: found is None, timeout=module.params['wait_timeout'],
+               describe=lambda found: found.get(status_key) if found else 'gone', what=what + ' to be deleted')

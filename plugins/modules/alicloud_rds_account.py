@@ -135,9 +135,9 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import
     wait_until,
 )
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds import (
-    INSTANCE_NOT_FOUND_CODES,
     account_name_problem,
     api_call,
+    delete_instance_child,
     as_list,
     instance_id_problem,
     rds_password_problem,
@@ -247,20 +247,10 @@ def update(module, account, result):
 
 def delete(module, account, result):
     params = module.params
-    request = {'DBInstanceId': params['db_instance_id'], 'AccountName': params['name']}
-    result.update(changed=True, account={})
-    result['api_calls'].append(api_call('DeleteAccount', request))
-    result['diff'] = dict(before=facts_of(account), after={})
-    if module.check_mode:
-        return
-    try:
-        module.client.call('rds', 'DeleteAccount', request)
-    except AlicloudApiError as error:
-        if error.code not in ACCOUNT_NOT_FOUND_CODES | INSTANCE_NOT_FOUND_CODES:
-            raise
-    wait_until(lambda: find_account(module), lambda found: found is None, timeout=params['wait_timeout'],
-               describe=lambda found: found.get('AccountStatus') if found else 'gone',
-               what='account %s of %s to be deleted' % (params['name'], params['db_instance_id']))
+    delete_instance_child(module, result, 'account', 'DeleteAccount',
+                          {'DBInstanceId': params['db_instance_id'], 'AccountName': params['name']},
+                          facts_of(account), ACCOUNT_NOT_FOUND_CODES, find_account, 'AccountStatus',
+                          'account %s of %s' % (params['name'], params['db_instance_id']))
 
 
 def main():

@@ -136,9 +136,9 @@ from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud import
     wait_until,
 )
 from ansible_collections.computenest.mlflow.plugins.module_utils.alicloud_rds import (
-    INSTANCE_NOT_FOUND_CODES,
     account_name_problem,
     api_call,
+    delete_instance_child,
     as_list,
     database_name_problem,
     instance_id_problem,
@@ -274,20 +274,10 @@ def update(module, database, result):
 
 def delete(module, database, result):
     params = module.params
-    request = {'DBInstanceId': params['db_instance_id'], 'DBName': params['name']}
-    result.update(changed=True, database={})
-    result['api_calls'].append(api_call('DeleteDatabase', request))
-    result['diff'] = dict(before=facts_of(database), after={})
-    if module.check_mode:
-        return
-    try:
-        module.client.call('rds', 'DeleteDatabase', request)
-    except AlicloudApiError as error:
-        if error.code not in DATABASE_NOT_FOUND_CODES | INSTANCE_NOT_FOUND_CODES:
-            raise
-    wait_until(lambda: find_database(module), lambda found: found is None, timeout=params['wait_timeout'],
-               describe=lambda found: found.get('DBStatus') if found else 'gone',
-               what='database %s of %s to be deleted' % (params['name'], params['db_instance_id']))
+    delete_instance_child(module, result, 'database', 'DeleteDatabase',
+                          {'DBInstanceId': params['db_instance_id'], 'DBName': params['name']},
+                          facts_of(database), DATABASE_NOT_FOUND_CODES, find_database, 'DBStatus',
+                          'database %s of %s' % (params['name'], params['db_instance_id']))
 
 
 def main():
