@@ -1,9 +1,11 @@
 """deploy.yml on a flaky cloud: throttling, 5xx answers and lost replies at realistic rates (plus a lost reply on each
 create call, the case that tests ClientToken idempotency) still give a working deployment with exactly one of each
-resource."""
+resource; destroy.yml, still under the same faults, then leaves no resource, container or network behind."""
 import collections
 import os
 import re
+import subprocess
+import time
 
 import pytest
 
@@ -19,10 +21,23 @@ LOST_CREATES = ("CreateVpc", "CreateVSwitch", "CreateSecurityGroup", "RunInstanc
                 "CreateAccount", "CreateDatabase")
 
 
+def _labelled(kind, label):
+    """Names of the containers or networks carrying label (those of one emulator's container backend)."""
+    if kind == "container":
+        listing = ["ps", "-a", "--format", "{{.Names}}"]
+    else:
+        listing = ["network", "ls", "--format", "{{.Name}}"]
+    out = subprocess.run(["docker", *listing, "--filter", "label=" + label], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return sorted(name for name in out.split() if name)
+
+
 def test_deploy_on_flaky_cloud_converges_to_one_of_each(alicloud_emulator_factory, run_playbook, tmp_path):
     from alicloud_emulator.container_backend import ContainerBackend  # pylint: disable=import-outside-toplevel
 
-    emulator = alicloud_emulator_factory(backend=ContainerBackend(), clock_speed=20, seed=7)
+    backend = ContainerBackend()
+    label = "computenest.emulator=" + backend.emulator_id
+    emulator = alicloud_emulator_factory(backend=backend, clock_speed=20, seed=7)
     for action in LOST_CREATES:
         emulator.inject_fault("lost", action=action, count=1)
     for kind, rate in RATES.items():
@@ -58,3 +73,20 @@ def test_deploy_on_flaky_cloud_converges_to_one_of_each(alicloud_emulator_factor
     assert counts == {"vpcs": 1, "vswitches": 1, "security_groups": 1, "instances": 1, "db_instances": 1}, counts
     db_instance = resources["db_instances"][0]
     assert sorted(db_instance["accounts"]) == ["mlflow"] and sorted(db_instance["databases"]) == ["mlflow"], db_instance
+
+    # Destroy under the same faults: every resource goes, and the backend removes the containers and networks
+    # (in the background once the API has said they are gone, as the real cloud releases a host).
+    deploy_log_size = len(log)
+    destroy = run_playbook("playbooks/destroy.yml", extra_vars=deployment, env=emulator.env(), inventory=INVENTORY,
+                           timeout=1200)
+    destroy_tail = "\n".join((destroy.stdout + destroy.stderr).splitlines()[-150:])
+    assert destroy.rc == 0, destroy_tail
+    destroy_faults = [entry["fault"] for entry in emulator.requests(since=deploy_log_size) if entry.get("fault")]
+    assert destroy_faults, "no fault was injected during destroy"
+    left = {kind: items for kind, items in emulator.resources().items() if items}
+    assert not left, left
+    deadline = time.monotonic() + 120
+    while (_labelled("container", label) or _labelled("network", label)) and time.monotonic() < deadline:
+        time.sleep(2)
+    assert _labelled("container", label) == []
+    assert _labelled("network", label) == []
