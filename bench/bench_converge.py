@@ -5,7 +5,10 @@ Uses the molecule `default` scenario (Debian 12 systemd container, local Postgre
 
 * cached: MLflow installed from the controller's wheelhouse (.cache/molecule/wheelhouse, filled by the scenario's
   prepare step), PostgreSQL from the shared apt archive: what the test suite pays once the caches are warm;
-* online (--online): the same converge with the wheelhouse switched off, so pip downloads ~190 MB from the index.
+* online (--online): the same converge with the wheelhouse switched off, so pip downloads ~190 MB from the index;
+* wheel cache (--wheel-cache): the role's controller wheel cache (mlflow_server_wheel_cache_dir) with the wheelhouse
+  off: "cache-first" starts from an empty cache (the host builds the wheels and sends them back), "cache-next" is a
+  new container installing from that archive, as every later host of a fleet would.
 
 Prints the figures; asserts nothing about them. Needs Docker and $MLFLOW_TEST_IMAGE; do not run it while the
 molecule tests run (it uses the same container name). Run from the project venv: `python bench/bench_converge.py`.
@@ -15,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -71,6 +75,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="default")
     parser.add_argument("--online", action="store_true", help="also time a fresh converge that downloads from PyPI")
+    parser.add_argument("--wheel-cache", action="store_true",
+                        help="also time the controller wheel cache: first host (builds it), next host (reuses it)")
     parser.add_argument("--keep", action="store_true", help="leave the last container running")
     args = parser.parse_args()
 
@@ -78,14 +84,20 @@ def main():
     try:
         if args.online:
             results["online"] = fresh_then_noop(args.scenario, ["-e", json.dumps({"mlflow_server_pip_wheelhouse_dir": ""})])
+        if args.wheel_cache:
+            with tempfile.TemporaryDirectory(prefix="bench-wheel-cache-") as cache_dir:
+                cache_vars = ["-e", json.dumps({"mlflow_server_pip_wheelhouse_dir": "",
+                                                "mlflow_server_wheel_cache_dir": cache_dir})]
+                results["cache-first"] = fresh_then_noop(args.scenario, cache_vars)
+                results["cache-next"] = fresh_then_noop(args.scenario, cache_vars)
         results["cached"] = fresh_then_noop(args.scenario, [])
     finally:
         if not args.keep:
             molecule("destroy", args.scenario, check=False)
 
-    print(f"{'variant':<8} {'fresh converge':>15} {'changed':>8} {'no-change converge':>19} {'changed':>8}")
+    print(f"{'variant':<12} {'fresh converge':>15} {'changed':>8} {'no-change converge':>19} {'changed':>8}")
     for variant, figures in results.items():
-        print(f"{variant:<8} {figures['fresh_s']:>14.1f}s {figures['fresh_changed']:>8} "
+        print(f"{variant:<12} {figures['fresh_s']:>14.1f}s {figures['fresh_changed']:>8} "
               f"{figures['noop_s']:>18.1f}s {figures['noop_changed']:>8}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine: noisy)")
 
