@@ -84,3 +84,39 @@ def test_missing_passwords_are_refused(tmp_path):
     rc, out = run_validation(tmp_path, {"mlflow_server_db_password": GOOD["mlflow_server_db_password"],
                                         "mlflow_server_auth_enabled": False})
     assert rc == 0, out
+
+
+TLS_KEY = "-----BEGIN PRIVATE KEY-----\nTlsKeyMaterialThatMustNeverBePrinted0123\n-----END PRIVATE KEY-----\n"
+TLS_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize("override, expected", [
+    ({"mlflow_server_tls_certificate": TLS_CERT}, "mlflow_server_tls_certificate and mlflow_server_tls_private_key go together"),
+    ({"mlflow_server_tls_private_key": TLS_KEY}, "mlflow_server_tls_certificate and mlflow_server_tls_private_key go together"),
+    ({"mlflow_server_tls_certificate": "not a certificate", "mlflow_server_tls_private_key": TLS_KEY},
+     "mlflow_server_tls_certificate and mlflow_server_tls_private_key go together"),
+    ({"mlflow_server_tls_port": 5000}, "mlflow_server_tls_port must be 1 to 65535 and differ from mlflow_server_port"),
+    ({"mlflow_server_tls_port": 70000}, "mlflow_server_tls_port must be 1 to 65535 and differ from mlflow_server_port"),
+    ({"mlflow_server_tls_port": 0}, "mlflow_server_tls_port must be 1 to 65535 and differ from mlflow_server_port"),
+    ({"mlflow_server_tls_redirect_port": 443}, "mlflow_server_tls_redirect_port 0 (none) or a port"),
+    ({"mlflow_server_tls_redirect_port": 5000}, "mlflow_server_tls_redirect_port 0 (none) or a port"),
+    ({"mlflow_server_tls_client_max_body_size": "lots"}, "mlflow_server_tls_client_max_body_size a size"),
+    ({"mlflow_server_tls_port": "https"}, "mlflow_server_tls_port"),
+])
+def test_bad_tls_settings_are_refused_by_name(tmp_path, override, expected):
+    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_enabled=True, **override))
+    assert rc != 0, out
+    assert expected in out, out
+    assert "TlsKeyMaterialThatMustNeverBePrinted0123" not in out
+
+
+def test_good_tls_settings_pass_and_keep_the_key_hidden(tmp_path):
+    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_enabled=True, mlflow_server_tls_redirect_port=80,
+                                            mlflow_server_tls_certificate=TLS_CERT,
+                                            mlflow_server_tls_private_key=TLS_KEY))
+    assert rc == 0, out
+    assert "Check the TLS front end's ports and limits" in out
+    assert "TlsKeyMaterialThatMustNeverBePrinted0123" not in out
+    # Off, the TLS settings are not checked (nothing uses them).
+    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_port=5000))
+    assert rc == 0, out

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOLECULE_DIR = os.path.join(ROOT, "molecule")
-SCENARIOS = ("default", "reconfigure")
+SCENARIOS = ("default", "reconfigure", "tls")
 TAIL_LINES = 200
 
 
