@@ -208,6 +208,35 @@ def test_existing_network_is_used_and_left_alone(deploy, alicloud_emulator):
     assert counts(emu) == {"vpcs": 1, "vswitches": 1, "security_groups": 0, "instances": 0, "db_instances": 0}
 
 
+def ingress_rules(emulator):
+    return sorted((rule["PortRange"], rule["SourceCidrIp"])
+                  for rule in emulator.resources()["security_groups"][0]["permissions"] if rule["Direction"] == "ingress")
+
+
+@pytest.mark.slow
+def test_tls_front_end_port_replaces_the_mlflow_port(deploy, alicloud_emulator):
+    """With the TLS front end the group opens SSH and the TLS port, exactly, to exactly the listed CIDRs; the
+    clear-text MLflow port is not opened. Turning TLS off swaps them back (the group is purged to what is declared).
+    The RDS whitelist, asked for the VSwitch, holds exactly the VSwitch CIDR."""
+    emu = alicloud_emulator
+    tls = deploy(alicloud_infra_mlflow_tls_port=443, alicloud_infra_rds_whitelist="vswitch_cidr")
+    assert tls.rc == 0, explain(tls)
+    assert ingress_rules(emu) == sorted([("22/22", OFFICE), ("443/443", OFFICE), ("443/443", "198.51.100.7/32")])
+    assert tls.published["mlflow_port"] == 443
+    assert tls.published["mlflow_url"] == "https://%s:443" % tls.published["ecs_public_ip"]
+    rds = emu.resources()["db_instances"][0]
+    assert rds["security_ip_arrays"] == {"default": ["127.0.0.1"], "mlflow": ["192.168.0.0/24"]}
+
+    plain = deploy(alicloud_infra_rds_whitelist="vswitch_cidr")
+    assert plain.rc == 0, explain(plain)
+    assert ingress_rules(emu) == sorted([("22/22", OFFICE), ("5000/5000", OFFICE), ("5000/5000", "198.51.100.7/32")])
+    assert plain.published["mlflow_url"] == "http://%s:5000" % plain.published["ecs_public_ip"]
+
+    teardown = deploy(alicloud_infra_state="absent")
+    assert teardown.rc == 0, explain(teardown)
+    assert sum(counts(emu).values()) == 0
+
+
 @pytest.mark.parametrize("override, named", [
     ({"alicloud_infra_name": "1-starts-with-a-digit"}, "alicloud_infra_name must be at most 64 characters"),
     ({"alicloud_infra_name": "a" * 65}, "alicloud_infra_name must be at most 64 characters"),
@@ -221,6 +250,9 @@ def test_existing_network_is_used_and_left_alone(deploy, alicloud_emulator):
     ({"alicloud_infra_mlflow_allowed_cidrs": ["10.0.0.300/8"]}, "alicloud_infra_mlflow_allowed_cidrs must hold IPv4"),
     ({"alicloud_infra_vpc_id": "vpc-bp1abc"}, "alicloud_infra_vpc_id and alicloud_infra_vswitch_id go together"),
     ({"alicloud_infra_mlflow_port": 22}, "alicloud_infra_mlflow_port must be a TCP port from 1 to 65535 other than 22"),
+    ({"alicloud_infra_mlflow_tls_port": 5000}, "alicloud_infra_mlflow_tls_port must be 0 (no TLS front end) or a TCP port"),
+    ({"alicloud_infra_mlflow_tls_port": 22}, "alicloud_infra_mlflow_tls_port must be 0 (no TLS front end) or a TCP port"),
+    ({"alicloud_infra_mlflow_tls_port": 70000}, "alicloud_infra_mlflow_tls_port must be 0 (no TLS front end) or a TCP port"),
     ({"alicloud_infra_rds_storage_gb": 23}, "alicloud_infra_rds_storage_gb must be a multiple of 5"),
     ({"alicloud_infra_ecs_instance_type": ""}, "alicloud_infra_ecs_instance_type must be an ECS instance type"),
     ({"alicloud_infra_rds_account_name": "pg_mlflow"}, "alicloud_infra_rds_account_name must be"),
