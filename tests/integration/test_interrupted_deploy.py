@@ -34,7 +34,7 @@ ROLE_TASK = "[computenest.mlflow.mlflow_server : "
 MIGRATION_PROCESS = "mlflow-schema-status --upgrade"
 # Tasks that only change something when an earlier run was interrupted at the wrong moment (reported, not asserted:
 # whether a kill leaves such a state depends on the instant it lands).
-REPAIR_TASKS = (ROLE_TASK + "Remove a virtualenv an interrupted run left without pip]",)
+REPAIR_TASKS = ("Remove a virtualenv an interrupted run left without pip",)
 # Bounds: one run (killed or finished), and how often the watcher looks.
 RUN_TIMEOUT = 1200
 API_POLL_SECONDS = 0.05
@@ -131,6 +131,15 @@ class DeployRun:
             if header in lines[index]:
                 return lines[index + 1:]
         return []
+
+    def result_of(self, header):
+        """The lines of the (last started) task whose header contains header, up to the next header."""
+        lines = []
+        for line in self.after(header):
+            if line.startswith(("TASK [", "RUNNING HANDLER [", "PLAY [", "PLAY RECAP")):
+                break
+            lines.append(line)
+        return lines
 
     def kill(self):
         """SIGKILL the controller: ansible-playbook, its workers and their ssh clients (no-op once done)."""
@@ -377,7 +386,8 @@ def test_interrupted_runs_converge_then_destroy_leaves_nothing(alicloud_emulator
         assert not point.passed(run, cloud), "killed after the run had gone past %s:\n%s" % (point.name, run.tail())
         survivors = {pattern: cloud.host_pids(pattern) for pattern in (" -m venv ", "pip install", MIGRATION_PROCESS)}
         hit.append(point.name)
-        repaired = [task for task in REPAIR_TASKS if any(line.startswith("changed:") for line in run.after(task))]
+        (tmp_path / ("run-%02d.log" % len(hit))).write_text("\n".join(run.lines) + "\n", encoding="utf-8")
+        repaired = [task for task in REPAIR_TASKS if any(line.startswith("changed:") for line in run.result_of(task))]
         _say("run %d killed %s after %.0f s; repaired what an earlier kill left: %s; still running on the host: %s"
              % (len(hit), point.name, time.monotonic() - run.started, repaired or "nothing",
                 {pattern: pids for pattern, pids in survivors.items() if pids} or "nothing"))
