@@ -57,6 +57,7 @@ def test_good_variables_pass(tmp_path):
     ({"mlflow_server_artifacts_dir": "/etc"}, "mlflow_server_artifacts_dir must be an absolute path"),
     ({"mlflow_server_version": "3.17"}, "must be exact pins X.Y.Z"),
     ({"mlflow_server_version": "latest"}, "must be exact pins X.Y.Z"),
+    ({"mlflow_server_version": "3.14.0"}, "MLflow 3.16.1 or newer"),
     ({"mlflow_server_db_name": "ml-flow; DROP"}, "mlflow_server_db_name and mlflow_server_db_user must match"),
     ({"mlflow_server_db_password": "alllowercase"}, "mlflow_server_db_password must be 8 to 30 characters"),
     ({"mlflow_server_db_password": "Sh0rt!"}, "mlflow_server_db_password must be 8 to 30 characters"),
