@@ -12,6 +12,8 @@ import uuid
 
 import pytest
 
+from local_cloud import docker
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,10 +27,6 @@ PLAYBOOK = """
   roles:
     - role: computenest.mlflow.mlflow_server
 """
-
-
-def docker(*args, check=True, timeout=300):
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout)
 
 
 @pytest.fixture(name="two_hosts")
