@@ -66,11 +66,21 @@ def test_service_active_enabled_and_running_as_mlflow(host):
     assert service.is_enabled
     main_pid = host.check_output("systemctl show -p MainPID --value %s", SERVICE)
     assert host.check_output("ps -o user= -p %s", main_pid).strip() == "mlflow"
-    # Every process running the virtualenv's Python (CLI parent, uvicorn supervisor, workers) runs as mlflow.
+    # Every process running the virtualenv's Python (uvicorn supervisor, its resource tracker, workers) runs as mlflow.
     processes = host.check_output("ps -eo user=,args= | grep -F /opt/mlflow/venv/bin/python | grep -v grep")
     users = [line.split()[0] for line in processes.splitlines()]
     assert len(users) >= 3, processes
     assert set(users) == {"mlflow"}, processes
+
+
+def test_the_server_replaced_the_idle_mlflow_cli_process(host):
+    # Job execution is off, so the launcher execs the server in place of `mlflow server`'s waiting CLI process
+    # (~250 MB saved): the unit's main process is uvicorn itself and no CLI process is left.
+    main_pid = host.check_output("systemctl show -p MainPID --value %s", SERVICE)
+    cmdline = host.check_output("tr '\\0' ' ' < /proc/%s/cmdline", main_pid)
+    assert "--mlflow-launcher-uvicorn" in cmdline and "mlflow.server.fastapi_app:app" in cmdline, cmdline
+    processes = host.check_output("ps -eo args= | grep -F mlflow_server_launcher.py | grep -v grep")
+    assert all("--mlflow-launcher-uvicorn" in line for line in processes.splitlines()), processes
 
 
 def test_server_runs_through_the_tcp_nodelay_launcher_on_uvloop(host):
@@ -131,8 +141,8 @@ def test_no_secret_in_unit_ini_or_any_command_line(host, secrets):
     # Every process's argv, NUL-separated: read as root inside the container.
     cmdlines = host.check_output(
         "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\" 2>/dev/null; echo; done")
-    # The scan really saw the server's processes (started as `mlflow server` or through the launcher).
-    assert "--serve-artifacts" in cmdlines and "--port" in cmdlines
+    # The scan really saw the server's processes (uvicorn serving MLflow's app, started through the launcher).
+    assert "mlflow.server.fastapi_app:app" in cmdlines and "--port" in cmdlines
     for name, secret in secrets.items():
         assert secret not in unit, name
         assert secret not in ini, name

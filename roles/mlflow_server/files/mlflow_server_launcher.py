@@ -1,4 +1,4 @@
-"""Start ``mlflow server`` with uvicorn, with TCP_NODELAY on every accepted connection.
+"""Start ``mlflow server`` with uvicorn: TCP_NODELAY on accepted connections, no idle CLI process.
 
 Installed into the server's virtualenv and run by that virtualenv's Python, in place of the
 ``mlflow`` console script:
@@ -27,6 +27,14 @@ of ``-m uvicorn``. In that uvicorn process the listening socket returned by uvic
 the corrected socket, so asyncio (and uvloop) set TCP_NODELAY on every accepted connection.
 Nothing runs per request.
 
+Second change, memory: ``mlflow server`` starts the server as a child and then only waits for
+it (about 250 MB of RSS holding nothing but the imported CLI), unless it also runs the job
+execution runner. When job execution is off (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``, the
+role's default), the launcher makes MLflow's final "start the server" step replace the CLI
+process with the server (``os.execve``, same command, same environment MLflow built). The unit's
+main PID is then the server itself, so systemd's SIGTERM reaches it directly. With job
+execution on, the CLI process is needed for the runner and nothing is changed.
+
 Robust to the upstream fix: if the listener already reports IPPROTO_TCP (uvicorn fixed), the
 socket is returned untouched. If MLflow or uvicorn change the internals used here (the command
 builder ``mlflow.server._build_uvicorn_command`` or ``uvicorn.config.Config.bind_socket``), the
@@ -35,6 +43,8 @@ launcher logs one warning to stderr and runs ``mlflow server`` unchanged: slower
 Configuration (environment variables, no secrets are read or printed):
 
     MLFLOW_LAUNCHER_TCP_NODELAY   "true" (default) / "false": apply the listener fix.
+    MLFLOW_LAUNCHER_EXEC          "true" (default) / "false": replace the CLI process with the server when
+                                  job execution is off.
     MLFLOW_LAUNCHER_QUIET         "true" / "false" (default): suppress the one-line status message.
 
 Everything else is ``mlflow server``'s own configuration (``MLFLOW_BACKEND_STORE_URI``,
@@ -146,6 +156,45 @@ def _patch_mlflow_command(launcher_path: str) -> bool:
     return True
 
 
+def _job_execution_off() -> bool:
+    value = os.environ.get("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "")
+    return value.strip().lower() in {"0", "false", "no", "off"}
+
+
+def _patch_server_start() -> bool:
+    """Make ``mlflow server``'s asynchronous server start an exec of the same command."""
+    try:
+        mlflow_server = importlib.import_module("mlflow.server")
+    except ImportError as exc:  # pragma: no cover
+        _say(f"mlflow.server not importable ({exc})")
+        return False
+    original = getattr(mlflow_server, "_exec_cmd", None)
+    if original is None:
+        _say("mlflow.server._exec_cmd not found; the CLI process stays resident")
+        return False
+    if getattr(original, "_mlflow_launcher_wrapped", False):
+        return True
+
+    def exec_cmd(cmd, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Only the one call shape _run_server uses to start the server; anything else is MLflow's.
+        simple = (not args and kwargs.get("synchronous") is False and kwargs.get("capture_output") is False
+                  and set(kwargs) <= {"extra_env", "synchronous", "capture_output", "throw_on_error"})
+        if not (simple and isinstance(cmd, (list, tuple)) and cmd and _job_execution_off()):
+            return original(cmd, *args, **kwargs)
+        env = os.environ.copy()
+        env.update(kwargs.get("extra_env") or {})
+        argv = [str(part) for part in cmd]
+        _say("job execution off: the server replaces the mlflow CLI process")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(argv[0], argv, env)
+        return None  # pragma: no cover - execve does not return
+
+    exec_cmd._mlflow_launcher_wrapped = True  # type: ignore[attr-defined]
+    mlflow_server._exec_cmd = exec_cmd
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == _CHILD_FLAG:
@@ -153,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if _env_flag("MLFLOW_LAUNCHER_TCP_NODELAY", True):
         _patch_mlflow_command(os.path.abspath(__file__))
+    if _env_flag("MLFLOW_LAUNCHER_EXEC", True):
+        _patch_server_start()
     from mlflow.cli import cli
 
     cli.main(args=["server", *argv], prog_name="mlflow")

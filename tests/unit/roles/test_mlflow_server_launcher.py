@@ -86,3 +86,44 @@ def test_command_rewrite_routes_uvicorn_through_the_launcher(launcher, monkeypat
     ]
     assert launcher._patch_mlflow_command("/x")  # second call: already wrapped, unchanged
     assert fake._build_uvicorn_command()[1] == "/venv/bin/mlflow_server_launcher.py"
+
+
+def _fake_server_module(monkeypatch):
+    import types
+
+    calls = []
+    fake = types.ModuleType("mlflow.server")
+    fake._exec_cmd = lambda cmd, **kwargs: calls.append((cmd, kwargs)) or "child"
+    monkeypatch.setitem(__import__("sys").modules, "mlflow.server", fake)
+    return fake, calls
+
+
+def test_server_start_replaces_the_cli_process_when_job_execution_is_off(launcher, monkeypatch):
+    fake, calls = _fake_server_module(monkeypatch)
+    execs = []
+    monkeypatch.setattr(launcher.os, "execve", lambda path, argv, env: execs.append((path, argv, env)))
+    monkeypatch.setenv("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+    monkeypatch.setenv("KEPT_FROM_THE_UNIT", "1")
+    assert launcher._patch_server_start()
+    fake._exec_cmd(["/venv/bin/python", "-m", "uvicorn", 5000], extra_env={"_MLFLOW_SERVER_FILE_STORE": "pg"},
+                   capture_output=False, synchronous=False)
+    assert not calls
+    [(path, argv, env)] = execs
+    assert path == "/venv/bin/python"
+    assert argv == ["/venv/bin/python", "-m", "uvicorn", "5000"]
+    assert env["_MLFLOW_SERVER_FILE_STORE"] == "pg" and env["KEPT_FROM_THE_UNIT"] == "1"
+    # Any other call shape (MLflow running a helper and waiting for it) is left to MLflow.
+    assert fake._exec_cmd(["pg_dump"], capture_output=True) == "child"
+    assert fake._exec_cmd(["x"], synchronous=False, capture_output=False, stream_output=True) == "child"
+    assert len(calls) == 2 and len(execs) == 1
+
+
+@pytest.mark.parametrize("job_execution", ["true", ""])
+def test_server_start_is_unchanged_while_the_cli_must_run_the_job_runner(launcher, monkeypatch, job_execution):
+    fake, calls = _fake_server_module(monkeypatch)
+    monkeypatch.setattr(launcher.os, "execve", lambda *a: pytest.fail("execve with job execution on"))
+    monkeypatch.setenv("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", job_execution)
+    assert launcher._patch_server_start()
+    assert launcher._patch_server_start()  # idempotent
+    assert fake._exec_cmd(["server"], extra_env={}, capture_output=False, synchronous=False) == "child"
+    assert calls == [(["server"], {"extra_env": {}, "capture_output": False, "synchronous": False})]
