@@ -143,6 +143,19 @@ CONFIGS: dict[str, dict] = {
         "launcher": True, "workers": 2, "uvicorn_opts": None, "proxied": True, "env": NO_JOBS,
         "db_set": {"synchronous_commit": "off"},
     },
+    "split": {
+        "help": "split front end (needs nginx): the REST API to gunicorn (Flask app, 2 sync workers), the rest "
+        "to uvicorn (FastAPI app, 1 worker); pools as final, no jobs",
+        "launcher": False, "workers": None, "uvicorn_opts": "--timeout-keep-alive 30", "proxied": True,
+        "env": {**NO_JOBS, **POOL_FINAL}, "uvloop_venv": True,
+        "split": {"rest_workers": 2, "app_workers": 1, "gunicorn_opts": ""},
+    },
+    "gunicorn-w4": {
+        "help": "reference only, drops MLflow 3's FastAPI routes: --gunicorn-opts '' --workers 4 (Flask app), "
+        "pools as final, no jobs",
+        "launcher": False, "workers": 4, "uvicorn_opts": None, "proxied": True,
+        "env": {**NO_JOBS, **POOL_FINAL}, "uvloop_venv": True, "gunicorn_opts": "",
+    },
     "final": {
         "help": "launcher, --workers 2 (= CPUs), pool 5 + overflow 10 per engine (from "
         "max_connections 100), recycle 1800 s, --timeout-keep-alive 30, no jobs",
@@ -496,6 +509,19 @@ def _client_worker(task: tuple[str, str, float, float]) -> int:
 
 def build_command(cfg: dict, args, uri: str, port: int, workdir: Path) -> tuple[list[str], dict]:
     py = args.uvloop_python if cfg.get("uvloop_venv") else args.server_python
+    if cfg.get("split"):
+        store = ["--backend-store-uri", uri, "--default-artifact-root", "mlflow-artifacts:/",
+                 "--artifacts-destination", str(workdir / "artifacts")]
+        split = cfg["split"]
+        cmd = [sys.executable, str(Path(__file__).resolve().parent / "serve_split.py"), "--python", py,
+               "--port", str(port), "--rest-port", str(free_port()), "--app-port", str(free_port()),
+               "--workdir", str(workdir), "--rest-workers", str(split["rest_workers"]),
+               "--app-workers", str(split["app_workers"]), f"--gunicorn-opts={split['gunicorn_opts']}",
+               f"--uvicorn-opts={cfg['uvicorn_opts'] or ''}", "--", *store]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env.update(cfg["env"])
+        env["PYTHONUNBUFFERED"] = "1"
+        return cmd, env
     if cfg["launcher"]:
         cmd = [py, str(args.launcher)]
     else:
@@ -510,6 +536,8 @@ def build_command(cfg: dict, args, uri: str, port: int, workdir: Path) -> tuple[
         cmd += ["--workers", str(cfg["workers"])]
     if cfg["uvicorn_opts"]:
         cmd += ["--uvicorn-opts", cfg["uvicorn_opts"]]
+    if cfg.get("gunicorn_opts") is not None:
+        cmd += [f"--gunicorn-opts={cfg['gunicorn_opts']}"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(cfg["env"])
     env["PYTHONUNBUFFERED"] = "1"
