@@ -121,3 +121,31 @@ def test_good_tls_settings_pass_and_keep_the_key_hidden(tmp_path):
     # Off, the TLS settings are not checked (nothing uses them).
     rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_port=5000))
     assert rc == 0, out
+
+
+# `-e name=value` on the command line (and AWX extra vars typed as text) delivers numbers as strings; the argument
+# spec accepts a string of digits for an int, so every later check must judge the value, not trip over its type.
+TEXT_NUMBERS = {"mlflow_server_port": "5001", "mlflow_server_db_port": "5432", "mlflow_server_workers": "2",
+                "mlflow_server_db_max_connections": "100", "mlflow_server_db_reserved_connections": "10",
+                "mlflow_server_db_pool_size": "0", "mlflow_server_db_pool_max_overflow": "-1",
+                "mlflow_server_db_pool_recycle": "1800", "mlflow_server_health_timeout": "120"}
+
+
+def test_numbers_given_as_text_are_judged_as_numbers(tmp_path):
+    rc, out = run_validation(tmp_path, dict(GOOD, **TEXT_NUMBERS, mlflow_server_tls_enabled=True,
+                                            mlflow_server_tls_port="8443", mlflow_server_tls_redirect_port="80"))
+    assert rc == 0, out
+    assert "Check the numeric ranges" in out and "Check the TLS front end's ports and limits" in out
+
+
+@pytest.mark.parametrize("override, expected", [
+    ({"mlflow_server_port": "70000"}, "mlflow_server_port and mlflow_server_db_port must be 1 to 65535"),
+    ({"mlflow_server_tls_enabled": True, "mlflow_server_port": "5001", "mlflow_server_tls_port": "5001"},
+     "mlflow_server_tls_port must be 1 to 65535 and differ from mlflow_server_port"),
+    ({"mlflow_server_tls_enabled": True, "mlflow_server_tls_redirect_port": "443"},
+     "mlflow_server_tls_redirect_port 0 (none) or a port"),
+])
+def test_numbers_given_as_text_are_refused_by_rule(tmp_path, override, expected):
+    rc, out = run_validation(tmp_path, dict(GOOD, **override))
+    assert rc != 0, out
+    assert expected in out, out
