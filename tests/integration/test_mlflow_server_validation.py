@@ -149,3 +149,17 @@ def test_numbers_given_as_text_are_refused_by_rule(tmp_path, override, expected)
     rc, out = run_validation(tmp_path, dict(GOOD, **override))
     assert rc != 0, out
     assert expected in out, out
+
+
+# Booleans typed as text ("false" from `-e name=false` or an AWX survey) must mean false, not "a non-empty string".
+def test_booleans_given_as_text_mean_what_they_say(tmp_path):
+    # TLS "false": its settings are not checked, so a TLS port equal to MLflow's passes.
+    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_enabled="false", mlflow_server_tls_port="5000"))
+    assert rc == 0, out
+    # TLS "true": they are, and the clash is refused by name.
+    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_enabled="true", mlflow_server_tls_port="5000"))
+    assert rc != 0 and "mlflow_server_tls_port must be 1 to 65535 and differ from mlflow_server_port" in out, out
+    # Auth "false": no admin password is required.
+    rc, out = run_validation(tmp_path, {"mlflow_server_db_password": GOOD["mlflow_server_db_password"],
+                                        "mlflow_server_auth_enabled": "false"})
+    assert rc == 0, out
