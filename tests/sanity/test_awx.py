@@ -47,6 +47,14 @@ def test_deploy_survey_carries_every_seed_parameter_with_the_playbook_defaults()
     # The price step orders nothing from a job without this answer (no terminal to say yes at).
     approval = questions["mlflow_deploy_approve_cost"]
     assert (approval["type"], approval["default"], approval["choices"]) == ("multiplechoice", "false", ["false", "true"])
+    # The execution environment's container does not outlive the job, so the admin password is asked, not generated,
+    # and the TLS front end (with its port and the name clients use) can be chosen like on the command line.
+    admin = questions["mlflow_server_auth_admin_password"]
+    assert (admin["type"], admin["required"], admin["min"], admin["max"]) == ("password", True, 12, 30)
+    tls = questions["mlflow_server_tls_enabled"]
+    assert (tls["type"], tls["default"], tls["choices"]) == ("multiplechoice", "false", ["false", "true"])
+    assert (questions["mlflow_server_tls_port"]["type"], questions["mlflow_server_tls_port"]["default"]) == ("integer", 443)
+    assert questions["mlflow_deploy_server_name"]["required"] is False
 
 
 def test_destroy_survey_names_the_deployment():
