@@ -131,29 +131,37 @@ def _run_uvicorn(args: list[str]) -> None:
     uvicorn_main.main(args=args, prog_name="uvicorn")
 
 
-def _patch_mlflow_command(launcher_path: str) -> bool:
+def _wrap_in_mlflow_server(name: str, make_wrapper, missing: str) -> bool:
+    """Replace ``mlflow.server.<name>`` with ``make_wrapper(original)``, once; False if it cannot be found."""
     try:
         mlflow_server = importlib.import_module("mlflow.server")
     except ImportError as exc:  # pragma: no cover
         _say(f"mlflow.server not importable ({exc})")
         return False
-    original = getattr(mlflow_server, "_build_uvicorn_command", None)
+    original = getattr(mlflow_server, name, None)
     if original is None:
-        _say("mlflow.server._build_uvicorn_command not found; running mlflow server unchanged")
+        _say(f"mlflow.server.{name} not found; {missing}")
         return False
     if getattr(original, "_mlflow_launcher_wrapped", False):
         return True
-
-    def build(*args, **kwargs):  # type: ignore[no-untyped-def]
-        cmd = list(original(*args, **kwargs))
-        if len(cmd) >= 3 and cmd[1:3] == ["-m", "uvicorn"]:
-            return [cmd[0], launcher_path, _CHILD_FLAG, *cmd[3:]]
-        _say("unexpected uvicorn command shape; running it unchanged")
-        return cmd
-
-    build._mlflow_launcher_wrapped = True  # type: ignore[attr-defined]
-    mlflow_server._build_uvicorn_command = build
+    wrapper = make_wrapper(original)
+    wrapper._mlflow_launcher_wrapped = True
+    setattr(mlflow_server, name, wrapper)
     return True
+
+
+def _patch_mlflow_command(launcher_path: str) -> bool:
+    """Make ``mlflow server``'s uvicorn command run through this file (the listener fix)."""
+    def make_wrapper(original):  # type: ignore[no-untyped-def]
+        def build(*args, **kwargs):  # type: ignore[no-untyped-def]
+            cmd = list(original(*args, **kwargs))
+            if len(cmd) >= 3 and cmd[1:3] == ["-m", "uvicorn"]:
+                return [cmd[0], launcher_path, _CHILD_FLAG, *cmd[3:]]
+            _say("unexpected uvicorn command shape; running it unchanged")
+            return cmd
+        return build
+
+    return _wrap_in_mlflow_server("_build_uvicorn_command", make_wrapper, "running mlflow server unchanged")
 
 
 def _job_execution_off() -> bool:
@@ -163,36 +171,24 @@ def _job_execution_off() -> bool:
 
 def _patch_server_start() -> bool:
     """Make ``mlflow server``'s asynchronous server start an exec of the same command."""
-    try:
-        mlflow_server = importlib.import_module("mlflow.server")
-    except ImportError as exc:  # pragma: no cover
-        _say(f"mlflow.server not importable ({exc})")
-        return False
-    original = getattr(mlflow_server, "_exec_cmd", None)
-    if original is None:
-        _say("mlflow.server._exec_cmd not found; the CLI process stays resident")
-        return False
-    if getattr(original, "_mlflow_launcher_wrapped", False):
-        return True
+    def make_wrapper(original):  # type: ignore[no-untyped-def]
+        def exec_cmd(cmd, *args, **kwargs):  # type: ignore[no-untyped-def]
+            # Only the one call shape _run_server uses to start the server; anything else is MLflow's.
+            simple = (not args and kwargs.get("synchronous") is False and kwargs.get("capture_output") is False
+                      and set(kwargs) <= {"extra_env", "synchronous", "capture_output", "throw_on_error"})
+            if not (simple and isinstance(cmd, (list, tuple)) and cmd and _job_execution_off()):
+                return original(cmd, *args, **kwargs)
+            env = os.environ.copy()
+            env.update(kwargs.get("extra_env") or {})
+            argv = [str(part) for part in cmd]
+            _say("job execution off: the server replaces the mlflow CLI process")
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.execve(argv[0], argv, env)
+            return None  # pragma: no cover - execve does not return
+        return exec_cmd
 
-    def exec_cmd(cmd, *args, **kwargs):  # type: ignore[no-untyped-def]
-        # Only the one call shape _run_server uses to start the server; anything else is MLflow's.
-        simple = (not args and kwargs.get("synchronous") is False and kwargs.get("capture_output") is False
-                  and set(kwargs) <= {"extra_env", "synchronous", "capture_output", "throw_on_error"})
-        if not (simple and isinstance(cmd, (list, tuple)) and cmd and _job_execution_off()):
-            return original(cmd, *args, **kwargs)
-        env = os.environ.copy()
-        env.update(kwargs.get("extra_env") or {})
-        argv = [str(part) for part in cmd]
-        _say("job execution off: the server replaces the mlflow CLI process")
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.execve(argv[0], argv, env)
-        return None  # pragma: no cover - execve does not return
-
-    exec_cmd._mlflow_launcher_wrapped = True  # type: ignore[attr-defined]
-    mlflow_server._exec_cmd = exec_cmd
-    return True
+    return _wrap_in_mlflow_server("_exec_cmd", make_wrapper, "the CLI process stays resident")
 
 
 def main(argv: list[str] | None = None) -> None:
