@@ -295,11 +295,15 @@ def test_upgrade_keeps_every_record_and_the_backup_restores(alicloud_emulator_fa
         if host.sh("systemctl is-active mlflow", check=False).stdout.strip() != "active":
             problems.append("MLflow stopped by a refused restore")
 
+        # The fresh restore comes from the controller's copy, as after losing the host's: it is uploaded root-only.
+        host.sh("rm " + backup)
         started = time.monotonic()
-        run = run_playbook("playbooks/restore.yml", extra_vars={**restore_vars, "mlflow_restore_db_name": RESTORED_DB},
-                           env=env, inventory=INVENTORY, timeout=1800)
+        run = run_playbook("playbooks/restore.yml", extra_vars={
+            **deployment, "mlflow_restore_dump_local": str(copies[0]), "mlflow_restore_db_name": RESTORED_DB},
+            env=env, inventory=INVENTORY, timeout=1800)
         timings["restore"] = time.monotonic() - started
         assert run.rc == 0, _tail(run)
+        assert host.sh("stat -c '%a %U %s' " + backup).stdout.strip() == "600 root %d" % copies[0].stat().st_size
         store_uri = host.sh(". /etc/mlflow/mlflow.env; echo $MLFLOW_BACKEND_STORE_URI").stdout.strip()
         assert store_uri.endswith("/" + RESTORED_DB), store_uri
         restored_schema = host.schema()
