@@ -135,12 +135,11 @@ def _measure_client(counts: dict) -> dict:
     """The real MLflow client's CPU per call, talking HTTP to a peer that does no work (a separate process)."""
     import socket  # pylint: disable=import-outside-toplevel
 
+    from bench_server_throughput import free_port  # pylint: disable=import-outside-toplevel
     from mlflow.entities import Metric  # pylint: disable=import-outside-toplevel
     from mlflow.tracking import MlflowClient  # pylint: disable=import-outside-toplevel
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     stub = subprocess.Popen([sys.executable, __file__, "--stub", str(port)])
     try:
         deadline = time.time() + 30
@@ -174,18 +173,13 @@ def _child_main(argv: list[str]) -> int:
 
 def main() -> int:
     # pylint: disable=import-outside-toplevel
-    from bench_server_throughput import Postgres, log
+    from bench_server_throughput import (DEFAULT_SERVER_PYTHON, DEFAULT_UVLOOP_PYTHON, Postgres,
+                                         add_postgres_arguments, log)
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    default_python = ROOT / ".cache" / "bench-venv-uvloop" / "bin" / "python"
-    if not default_python.exists():
-        default_python = ROOT / ".cache" / "bench-venv" / "bin" / "python"
+    default_python = DEFAULT_UVLOOP_PYTHON if DEFAULT_UVLOOP_PYTHON.exists() else DEFAULT_SERVER_PYTHON
     ap.add_argument("--server-python", default=str(default_python))
-    ap.add_argument("--pg-uri", default=None)
-    ap.add_argument("--pg-bin", default=None)
-    ap.add_argument("--pg-port", type=int, default=55432)
-    ap.add_argument("--pg-dir", default=str(ROOT / ".cache" / "bench-pg"))
-    ap.add_argument("--pg-max-connections", type=int, default=100)
+    add_postgres_arguments(ap)
     ap.add_argument("--metric-calls", type=int, default=500)
     ap.add_argument("--batch-calls", type=int, default=20)
     ap.add_argument("--run-calls", type=int, default=100)

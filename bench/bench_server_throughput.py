@@ -217,6 +217,15 @@ def free_port() -> int:
 # ----------------------------------------------------------------------------- PostgreSQL
 
 
+def add_postgres_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options Postgres() reads (shared with bench_handler_floor.py)."""
+    ap.add_argument("--pg-uri", help="postgresql://USER@HOST:PORT of an existing cluster (else one is started)")
+    ap.add_argument("--pg-dir", default=str(DEFAULT_PG_DIR))
+    ap.add_argument("--pg-port", type=int, default=55432)
+    ap.add_argument("--pg-bin", help="directory of initdb/pg_ctl")
+    ap.add_argument("--pg-max-connections", type=int, default=100)
+
+
 class Postgres:
     """A PostgreSQL cluster reached over TCP; optionally one we created and started."""
 
@@ -773,11 +782,7 @@ def main() -> int:
     ap.add_argument("--uvloop-python", default=str(DEFAULT_UVLOOP_PYTHON),
                     help="python of a second venv that also has uvloop + httptools (the *-uvloop configs)")
     ap.add_argument("--launcher", default=str(DEFAULT_LAUNCHER))
-    ap.add_argument("--pg-uri", help="postgresql://USER@HOST:PORT of an existing cluster (else one is started)")
-    ap.add_argument("--pg-dir", default=str(DEFAULT_PG_DIR))
-    ap.add_argument("--pg-port", type=int, default=55432)
-    ap.add_argument("--pg-bin", help="directory of initdb/pg_ctl")
-    ap.add_argument("--pg-max-connections", type=int, default=100)
+    add_postgres_arguments(ap)
     ap.add_argument("--startup-timeout", type=float, default=300.0)
     ap.add_argument("--settle-max", type=float, default=30.0, help="max seconds to wait for an idle tree")
     ap.add_argument("--workdir", default=None, help="parent of per-server working dirs (default: temp)")
