@@ -5,11 +5,9 @@ and lost replies; an existing network that teardown must leave alone; and bad se
 call. What the cloud holds is read from the emulator, not from the role's own report.
 """
 import json
-import os
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TAG_KEY = "computenest-mlflow-deployment"
 ECS_PASSWORD = "Ecs(Login)42"
 RDS_PASSWORD = "Rds-Account-42"

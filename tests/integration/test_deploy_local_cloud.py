@@ -9,12 +9,11 @@ import time
 
 import pytest
 
+from local_cloud import INVENTORY, ROOT
 from mlflow_client_checks import exercise_tracking_server
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
 RAM_POLICY = os.path.join(ROOT, "policies", "computenest-mlflow-ram-policy.json")
 
 

@@ -2,17 +2,16 @@
 create call, the case that tests ClientToken idempotency) still give a working deployment with exactly one of each
 resource; destroy.yml, still under the same faults, then leaves no resource, container or network behind."""
 import collections
-import os
 import re
 import subprocess
 import time
 
 import pytest
 
+from local_cloud import INVENTORY
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
 NAME = "flaky-mlflow"
 # Rates per request: a busy account sees throttling now and then, 5xx and dropped connections rarely.
 RATES = {"throttling": 0.08, "unavailable": 0.03, "internal": 0.03, "lost": 0.03}

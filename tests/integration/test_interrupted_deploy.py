@@ -19,12 +19,11 @@ import time
 import pytest
 
 from conftest import base_env
+from local_cloud import INVENTORY, ROOT
 from mlflow_client_checks import exercise_tracking_server
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
 NAME = "intr-mlflow"
 VPC_CIDR = "10.221.0.0/16"
 VSWITCH_CIDR = "10.221.7.0/24"

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import ROOT
+
 GOOD = {
     "mlflow_server_db_password": "Db:Pa$s'w0rd%`@/",
     "mlflow_server_auth_admin_password": "Adm1n$ecret'%:Q`",

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import ROOT
+
 MOLECULE_DIR = os.path.join(ROOT, "molecule")
 SCENARIOS = ("default", "reconfigure", "tls")
 TAIL_LINES = 200

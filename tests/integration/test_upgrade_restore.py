@@ -17,12 +17,10 @@ import time
 import pytest
 import yaml
 
-from local_cloud import docker
+from local_cloud import INVENTORY, ROOT, docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-INVENTORY = os.path.join(ROOT, "inventory", "mlflow.alicloud_ecs.yml")
 NAME = "upg-mlflow"
 # The oldest MLflow the role runs: it gives basic auth its admin password through MLFLOW_AUTH_ADMIN_PASSWORD,
 # which MLflow reads from 3.16.1 on (3.16.0 and older fail with KeyError 'admin_password'); before 3.14.0 its schema

@@ -12,11 +12,10 @@ import uuid
 
 import pytest
 
-from local_cloud import docker
+from local_cloud import ROOT, docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The apt archive is shared with nothing else that runs at the same time (the hosts are configured one by one).
 APT_CACHE = os.path.join(ROOT, ".cache", "apt-wheel-cache-test")
 PLAYBOOK = """
