@@ -235,6 +235,18 @@ def test_tls_front_end_port_replaces_the_mlflow_port(deploy, alicloud_emulator):
     assert sum(counts(emu).values()) == 0
 
 
+@pytest.mark.slow
+def test_cidrs_given_as_survey_text_open_the_same_rules(deploy, alicloud_emulator):
+    """AWX text and textarea answers arrive as strings: commas, spaces and newlines separate the CIDRs, exactly as a
+    YAML list would give them (a string read character by character would be refused, or worse)."""
+    run = deploy(alicloud_infra_ssh_allowed_cidrs=OFFICE + "\n",
+                 alicloud_infra_mlflow_allowed_cidrs=OFFICE + ",\n198.51.100.7/32 ")
+    assert run.rc == 0, explain(run)
+    assert ingress_rules(alicloud_emulator) == sorted(
+        [("22/22", OFFICE), ("5000/5000", OFFICE), ("5000/5000", "198.51.100.7/32")])
+    assert "open to %s, 198.51.100.7/32" % OFFICE in run.stdout, explain(run)
+
+
 @pytest.mark.parametrize("override, named", [
     ({"alicloud_infra_name": "1-starts-with-a-digit"}, "alicloud_infra_name must be at most 64 characters"),
     ({"alicloud_infra_name": "a" * 65}, "alicloud_infra_name must be at most 64 characters"),

@@ -57,6 +57,11 @@ CASES = [
                  "IPv4 CIDRs", id="cidr-bad-octet"),
     pytest.param({"alicloud_infra_ssh_allowed_cidrs": ["0.0.0.0/0"]}, "alicloud_infra_allow_public_ingress",
                  "0.0.0.0/0", id="cidr-open-to-internet"),
+    # AWX text answers: read as CIDRs separated by commas or white space, not character by character.
+    pytest.param({"alicloud_infra_ssh_allowed_cidrs": "203.0.113.10/32, 203.0.113.300/32"},
+                 "alicloud_infra_ssh_allowed_cidrs", "IPv4 CIDRs", id="cidr-text-bad-entry"),
+    pytest.param({"alicloud_infra_mlflow_allowed_cidrs": "203.0.113.0/24\n0.0.0.0/0"}, "alicloud_infra_allow_public_ingress",
+                 "0.0.0.0/0", id="cidr-text-open-to-internet"),
     pytest.param({"alicloud_infra_zone_id": "cn-shanghai-b"}, "alicloud_infra_zone_id", "zone of the region",
                  id="zone-of-other-region"),
     pytest.param({"alicloud_infra_pay_type": "Monthly"}, "alicloud_infra_pay_type", "PostPaid (pay as you go) or PrePaid",
