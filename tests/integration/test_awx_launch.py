@@ -108,3 +108,15 @@ def test_the_scan_finds_a_secret_injected_into_the_environment(cloud, tmp_path):
     assert job.rc == 0, job.stdout[-4000:]
     assert job.safe_env["ALICLOUD_SECRET_KEY"] == "**********"  # AWX's stored job environment hides it by name...
     assert "artifacts/%d/command" % awx.jobs in _leaks(job, cloud.access_key_secret)  # ...ansible-runner does not
+
+
+def test_a_name_whose_group_another_could_share_is_refused_before_any_api_call(awx, cloud):
+    template = awx.templates["MLflow - deploy"]
+    before = len(cloud.requests())
+    job = awx.launch("MLflow - deploy", form_answers(template, dict(TYPED, alicloud_infra_name="awx--typed")),
+                     job_timeout=240)
+    assert job.rc != 0
+    assert "alicloud_infra_name must not have two of - and _ next to each other" in job.stdout, job.stdout[-3000:]
+    # Only the inventory sync before the job listed instances; the job itself called nothing.
+    sync_requests = [request["action"] for request in cloud.requests()[before:]]
+    assert set(sync_requests) <= {"DescribeRegions", "DescribeInstances"}, sync_requests
