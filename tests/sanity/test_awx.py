@@ -81,3 +81,21 @@ def test_credential_type_injects_what_the_collection_reads_and_no_secret_into_th
     # (rendered and resolved as AWX does in tests/unit/awx/test_awx_rules.py).
     assert referenced <= (set(fields) - {"access_key_secret", "security_token"}) | {"tower"}
     assert "access_key_secret" in spec["injectors"]["file"]["template"]
+
+
+def test_every_template_has_a_survey_awx_can_send_and_the_playbooks_take():
+    templates = _templates()
+    assert set(templates) == {"MLflow - deploy", "MLflow - upgrade", "MLflow - backup", "MLflow - restore",
+                              "MLflow - destroy"}
+    for name, template in templates.items():
+        assert os.path.isfile(os.path.join(ROOT, template["playbook"])), name
+        for question in template["survey"]["spec"]:
+            where = "%s: %s" % (name, question["variable"])
+            # AWX marks launch values !unsafe and ansible-core reads an empty one as null (tests/unit/awx).
+            assert question.get("default") != "", where
+            if question["type"] == "multiplechoice":
+                assert all(isinstance(choice, str) for choice in question["choices"]), where
+                assert question.get("default") in question["choices"] + [None], where
+    deploy = {question["variable"]: question for question in templates["MLflow - deploy"]["survey"]["spec"]}
+    assert deploy["alicloud_infra_prepaid_period_months"]["choices"][:2] == ["1", "2"]
+    assert deploy["alicloud_infra_ssh_allowed_cidrs"]["type"] == "textarea"
