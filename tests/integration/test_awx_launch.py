@@ -23,9 +23,9 @@ def cloud_fixture():
 
 @pytest.fixture(name="awx")
 def awx_fixture(cloud, tmp_path):
-    return AwxLaunch(str(tmp_path), {"access_key_id": cloud.access_key_id, "access_key_secret": cloud.access_key_secret,
-                                      "region": "cn-hangzhou"},
-                     base_env({"ALICLOUD_ENDPOINT": cloud.url, "ANSIBLE_PRIVATE_KEY_FILE": ""}))
+    credential = {"access_key_id": cloud.access_key_id, "access_key_secret": cloud.access_key_secret,
+                  "region": "cn-hangzhou"}
+    return AwxLaunch(str(tmp_path), credential, base_env({"ALICLOUD_ENDPOINT": cloud.url}))
 
 
 TYPED = {

@@ -116,8 +116,8 @@ def test_backup_then_restore_into_a_new_database(deployment):
     assert backup.rc == 0, _tail(backup)
     match = re.search(r"backup (/var/backups/mlflow/\S+\.dump)", backup.stdout)
     assert match, _tail(backup)
-    restore = deployment.launch("MLflow - restore", dict(IDENTITY, mlflow_restore_dump=match.group(1),
-                                                        mlflow_restore_db_name="mlflow_restored"))
+    answers = dict(IDENTITY, mlflow_restore_dump=match.group(1), mlflow_restore_db_name="mlflow_restored")
+    restore = deployment.launch("MLflow - restore", answers)
     assert restore.rc == 0, _tail(restore)
     status, _body = deployment.health()
     assert status == 200
