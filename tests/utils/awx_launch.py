@@ -299,7 +299,7 @@ def _inventory_script(private_data_dir, data):
     os.makedirs(os.path.join(private_data_dir, "inventory"), exist_ok=True)
     path = os.path.join(private_data_dir, "inventory", "hosts")
     with open(path, "w", encoding="utf-8") as handle:
-        handle.write("#! %s\nimport json\nprint(json.dumps(%r))\n" % (sys.executable, json.dumps(data)))
+        handle.write("#! %s\nimport sys\nsys.stdout.write(%r)\n" % (sys.executable, json.dumps(data)))
     os.chmod(path, stat.S_IRUSR | stat.S_IXUSR)
     return path
 

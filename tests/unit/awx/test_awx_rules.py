@@ -180,3 +180,15 @@ def test_ansible_core_reads_awx_unsafe_scalars_by_yaml_rules(tmp_path):
                           capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout.split("=>", 1)[1])["msg"] == ["NoneType", "bool", "int", "str"]
+
+
+def test_the_job_inventory_is_an_executable_script_printing_the_synced_inventory(tmp_path):
+    """jobs.py BaseTask.build_inventory: the job gets its inventory (a snapshot of the last sync) as a script."""
+    import subprocess  # pylint: disable=import-outside-toplevel
+    import sys  # pylint: disable=import-outside-toplevel
+    data = {"_meta": {"hostvars": {"192.0.2.5": {"alicloud_zone_id": "cn-hangzhou-h"}}},
+            "all": {"children": ["ungrouped", "mlflow_deployment_a_b"]}, "mlflow_deployment_a_b": {"hosts": ["192.0.2.5"]}}
+    script = awx_launch._inventory_script(str(tmp_path), data)  # pylint: disable=protected-access
+    listed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", script, "--list"],
+                            capture_output=True, text=True, check=True, timeout=120).stdout
+    assert json.loads(listed)["mlflow_deployment_a_b"]["hosts"] == ["192.0.2.5"]
