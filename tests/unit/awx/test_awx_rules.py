@@ -192,3 +192,20 @@ def test_the_job_inventory_is_an_executable_script_printing_the_synced_inventory
     listed = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", script, "--list"],
                             capture_output=True, text=True, check=True, timeout=120).stdout
     assert json.loads(listed)["mlflow_deployment_a_b"]["hosts"] == ["192.0.2.5"]
+
+
+def test_our_credential_type_passes_awx_injector_validation():
+    """fields.py CredentialTypeInjectorField.validate: every injector template renders in a sandbox with
+    StrictUndefined, each defined field set to 'EXAMPLE' and tower.filename only when an unnamed file injector
+    ("template") exists; AWX refuses to save the credential type otherwise."""
+    from jinja2 import StrictUndefined, sandbox  # pylint: disable=import-outside-toplevel
+    credential_type = awx_launch.load_credential_type()
+    injectors = credential_type["injectors"]
+    assert "template" in injectors["file"]
+    tower = type("Tower", (), {"filename": "EXAMPLE_FILENAME"})()
+    namespace = dict({item["id"]: "EXAMPLE" for item in credential_type["inputs"]["fields"]}, tower=tower)
+    jinja = sandbox.ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+    for template in list(injectors["file"].values()) + list(injectors["env"].values()):
+        jinja.from_string(template).render(namespace)
+    rendered = json.loads(jinja.from_string(injectors["file"]["template"]).render(namespace))
+    assert rendered["profiles"][0]["access_key_secret"] == "EXAMPLE"
