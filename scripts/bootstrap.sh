@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings a fresh Debian 12 machine (root) to a ready environment for the demo and the test suite:
-#   1. OS packages: Docker engine, debootstrap, rsync, sshpass
+#   1. OS packages: Docker engine, debootstrap, rsync, sshpass, Chromium and certutil (the UI browser test)
 #   2. the Docker engine, started if it is not answering
 #   3. the controller virtualenv (.venv) with requirements-test.txt and the local Alibaba Cloud emulator
 #   4. the local Debian 12 systemd image and the local cloud's RDS image, built once and cached
@@ -31,6 +31,11 @@ install_os_packages() {
   # Ansible hands a password to ssh through sshpass (on a pipe, never in argv) for the first login to a new ECS host.
   command -v sshpass >/dev/null 2>&1 || missing+=(sshpass)
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+  # The UI browser test drives Debian's headless Chromium (never a downloaded browser build) and trusts the
+  # deployment's certificate through an NSS database made with certutil.
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  command -v certutil >/dev/null 2>&1 || missing+=(libnss3-tools)
   if [ ${#missing[@]} -eq 0 ]; then
     log "OS packages present"
     return
