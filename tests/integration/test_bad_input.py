@@ -157,3 +157,27 @@ def test_vswitch_not_in_vpc_or_zone_refused_with_reads_only(mismatch, alicloud_e
     assert calls, "the VSwitch was never read: the check cannot have run"
     assert _mutating(calls) == [], json.dumps(calls)[:2000]
     assert {kind: len(items) for kind, items in alicloud_emulator.resources().items()} == before
+
+
+@pytest.mark.parametrize("overrides, variable, rule", [
+    ({"alicloud_infra_ecs_instance_type": "ecs.g8i.large"}, "alicloud_infra_ecs_instance_type", "is not sold there"),
+    ({"alicloud_infra_ecs_instance_type": "ecs.g7.4xlarge"}, "alicloud_infra_ecs_instance_type", "is not sold there"),
+    ({"alicloud_infra_zone_id": "cn-hangzhou-k", "alicloud_infra_ecs_instance_type": "ecs.r7.large"},
+     "alicloud_infra_ecs_instance_type", "is sold out there"),
+    ({"alicloud_infra_rds_instance_class": "pg.x4.large.2c"}, "alicloud_infra_rds_instance_class", "is not sold there"),
+    ({"alicloud_infra_zone_id": "cn-hangzhou-k", "alicloud_infra_rds_instance_class": "pg.n4.large.1",
+      "alicloud_infra_pay_type": "PrePaid"}, "alicloud_infra_rds_instance_class", "is not sold there"),
+], ids=["ecs-type-not-in-zone", "ecs-type-not-sold", "ecs-type-sold-out", "rds-class-not-in-zone",
+        "rds-class-sold-out"])
+def test_what_the_zone_does_not_sell_is_refused_before_the_price(overrides, variable, rule, alicloud_emulator,
+                                                                 run_playbook, tmp_path):
+    """Only the cloud knows what a zone sells now: deploy.yml asks it as the console does (read calls), and refuses
+    before the price inquiry and before any order."""
+    deployment = dict(VALID, **overrides)
+    run = _deploy(run_playbook, alicloud_emulator, deployment, tmp_path)
+    _assert_refused(run, deployment, alicloud_emulator, variable, rule)
+    assert deployment["alicloud_infra_zone_id"] in run.stdout
+    actions = [entry["action"] for entry in alicloud_emulator.requests()]
+    assert {"DescribeAvailableResource", "DescribeAvailableClasses"} <= set(actions), actions
+    assert "DescribePrice" not in actions and _mutating(alicloud_emulator.requests()) == [], actions
+    assert not any(alicloud_emulator.resources().values())
