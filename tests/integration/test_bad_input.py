@@ -176,8 +176,8 @@ DEPLOY_PARAMETERS = {
 
 
 def _deploy(run, emulator, deployment, tmp_path):
-    deployment = dict(deployment, mlflow_deploy_secrets_dir=deployment.get("mlflow_deploy_secrets_dir",
-                                                                         str(tmp_path / "secrets")))
+    secrets_dir = deployment.get("mlflow_deploy_secrets_dir", str(tmp_path / "secrets"))
+    deployment = dict(deployment, mlflow_deploy_secrets_dir=secrets_dir)
     # No inventory and --limit localhost: only the provisioning play can run, never the one that logs in to hosts.
     return run("playbooks/deploy.yml", extra_vars=deployment, env=emulator.env(), args=["--limit", "localhost"],
                timeout=600)
