@@ -90,3 +90,23 @@ RDS_CLASSES = {
     "pg.n2.4c.2m": (4, 8192, 800), "pg.n2.2c.2m": (2, 8192, 800), "pg.n4.2c.1m": (2, 4096, 400),
     "pg.n4.4c.1m": (4, 8192, 800), "pgx.n2.medium.2c": (2, 4096, 400),
 }
+
+# What a zone sells: every listed type and class, except these. New generations reach zones one by one, and stock
+# runs out, so the consoles (and DescribeAvailableResource / DescribeAvailableClasses) ask per zone.
+ZONE_NOT_SOLD = {
+    "cn-hangzhou-h": ("ecs.g8i.large", "ecs.g8i.xlarge", "ecs.c8i.large", "pg.x4.large.2c"),
+    "cn-shanghai-e": ("ecs.g8i.large", "ecs.g8i.xlarge", "ecs.c8i.large"),
+}
+# Sold in the zone but out of stock now: listed with Status SoldOut, refused at creation.
+ZONE_SOLD_OUT = {
+    "cn-hangzhou-k": ("ecs.r7.large", "pg.n4.large.1"),
+}
+
+
+def zone_sells(zone_id, resource):
+    """'Available', 'SoldOut' or None (not sold there) for a listed instance type or RDS class in a zone."""
+    if resource in ZONE_NOT_SOLD.get(zone_id, ()):
+        return None
+    if resource not in LISTED_INSTANCE_TYPES and resource not in RDS_CLASSES:
+        return None
+    return "SoldOut" if resource in ZONE_SOLD_OUT.get(zone_id, ()) else "Available"

@@ -305,3 +305,41 @@ def test_expired_prepaid_instance_can_be_deleted(api, alicloud_emulator, network
     alicloud_emulator.advance_clock(8 * 86400)
     api("ecs", "DeleteInstance", InstanceId=instance_id, Force=True)
     assert api("ecs", "DescribeInstances")["TotalCount"] == 0
+
+
+# --- what a zone sells ------------------------------------------------------------------------------------------
+def sold_in(api, zone_id, **params):
+    body = api("ecs", "DescribeAvailableResource", RegionId="cn-hangzhou", ZoneId=zone_id,
+               DestinationResource="InstanceType", **params)
+    zones = body["AvailableZones"]["AvailableZone"]
+    assert [zone["ZoneId"] for zone in zones] == [zone_id]
+    (resource,) = zones[0]["AvailableResources"]["AvailableResource"]
+    assert resource["Type"] == "InstanceType"
+    return {entry["Value"]: entry["Status"] for entry in resource["SupportedResources"]["SupportedResource"]}
+
+
+def test_available_resource_lists_what_each_zone_sells(api):
+    zone_i = sold_in(api, "cn-hangzhou-i", InstanceChargeType="PostPaid")
+    assert zone_i["ecs.g7.large"] == "Available" and zone_i["ecs.g8i.large"] == "Available"
+    # Zone H does not sell the 8th generation at all; zone K sells ecs.r7.large but has none in stock.
+    zone_h = sold_in(api, "cn-hangzhou-h", InstanceChargeType="PrePaid")
+    assert "ecs.g8i.large" not in zone_h and zone_h["ecs.g7.large"] == "Available"
+    assert sold_in(api, "cn-hangzhou-k")["ecs.r7.large"] == "SoldOut"
+    assert sold_in(api, "cn-hangzhou-i", InstanceType="ecs.c7.large") == {"ecs.c7.large": "Available"}
+
+
+@pytest.mark.parametrize("params, code", [
+    ({"ZoneId": "cn-hangzhou-z", "DestinationResource": "InstanceType"}, "InvalidZoneId.NotFound"),
+    ({"ZoneId": "cn-hangzhou-i"}, "MissingParameter"),
+    ({"ZoneId": "cn-hangzhou-i", "DestinationResource": "InstanceType", "InstanceChargeType": "Monthly"},
+     "InvalidParameter"),
+])
+def test_available_resource_refuses_what_it_cannot_answer(api, params, code):
+    assert error_of(api, "ecs", "DescribeAvailableResource", RegionId="cn-hangzhou", **params)[0] == code
+
+
+def test_a_type_the_zone_does_not_sell_is_not_run(api, alicloud_emulator, network):
+    assert network["zone_id"] == "cn-hangzhou-h"
+    assert error_of(run, api, network, InstanceType="ecs.g8i.large")[0] == "InvalidInstanceType.NotSupported"
+    assert alicloud_emulator.resources()["instances"] == []
+    assert run(api, network, InstanceType="ecs.g7.large")

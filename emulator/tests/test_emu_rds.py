@@ -314,3 +314,44 @@ def test_prepaid_instance_transformed_to_postpaid_then_deleted(rds, alicloud_emu
 def test_prepaid_used_time_validation(rds, network):
     assert tea_error(rds.create_dbinstance, create_request(network, pay_type="Prepaid", period="Month",
                                                            used_time="10"))[0] == "InvalidUsedTime.Malformed"
+
+
+# --- what a zone sells ------------------------------------------------------------------------------------------
+def available_classes(rds, zone_id, **overrides):
+    fields = dict(region_id="cn-hangzhou", zone_id=zone_id, engine="PostgreSQL", engine_version="16.0",
+                  dbinstance_storage_type="cloud_essd", category="Basic", instance_charge_type="Postpaid")
+    fields.update(overrides)
+    body = rds.describe_available_classes(models.DescribeAvailableClassesRequest(**fields)).body
+    return [entry.dbinstance_class for entry in body.dbinstance_classes]
+
+
+def test_available_classes_are_what_the_zone_sells(rds):
+    everywhere = available_classes(rds, "cn-hangzhou-i")
+    assert "pg.n2.2c.1m" in everywhere and "pg.x4.large.2c" in everywhere and everywhere == sorted(everywhere)
+    # Zone H does not sell the x4 family; zone K has no stock of pg.n4.large.1: neither is offered there.
+    assert "pg.x4.large.2c" not in available_classes(rds, "cn-hangzhou-h")
+    assert "pg.n4.large.1" not in available_classes(rds, "cn-hangzhou-k")
+    body = rds.describe_available_classes(models.DescribeAvailableClassesRequest(
+        region_id="cn-hangzhou", zone_id="cn-hangzhou-i", engine="PostgreSQL", engine_version="16.0",
+        dbinstance_storage_type="cloud_essd", category="Basic", instance_charge_type="Prepaid")).body
+    assert body.dbinstance_classes[0].dbinstance_storage_range.step == 5
+
+
+@pytest.mark.parametrize("overrides, code", [
+    ({"zone_id": "cn-hangzhou-z"}, "InvalidZoneId.NotFound"),
+    ({"engine_version": "9.4"}, "InvalidEngineVersion.Malformed"),
+    ({"category": None}, "MissingParameter"),
+])
+def test_available_classes_refuses_what_it_cannot_answer(rds, overrides, code):
+    fields = dict(region_id="cn-hangzhou", zone_id="cn-hangzhou-i", engine="PostgreSQL", engine_version="16.0",
+                  dbinstance_storage_type="cloud_essd", category="Basic", instance_charge_type="Postpaid")
+    fields.update(overrides)
+    assert tea_error(rds.describe_available_classes, models.DescribeAvailableClassesRequest(**fields))[0] == code
+
+
+def test_a_class_the_zone_does_not_sell_is_not_created(rds, alicloud_emulator, api):
+    network = build_network(api, alicloud_emulator)
+    assert network["zone_id"] == "cn-hangzhou-h"
+    code, _status = tea_error(rds.create_dbinstance, create_request(network, dbinstance_class="pg.x4.large.2c"))
+    assert code == "InvalidDBInstanceClass.NotFound"
+    assert alicloud_emulator.resources()["db_instances"] == []

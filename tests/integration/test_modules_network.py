@@ -348,6 +348,20 @@ def test_zone_info(cloud):
     assert other.failed and 'cn-hangzhou-z is not a zone of region cn-hangzhou' in other['msg']
 
 
+def test_zone_info_tells_what_the_zone_sells(cloud):
+    sold = ok(cloud.run('alicloud_zone_info', {'zone_id': 'cn-hangzhou-h', 'instance_charge_type': 'PostPaid',
+                                               'db_engine_version': '16.0'}))
+    assert 'ecs.g7.large' in sold['instance_types'] and 'ecs.g8i.large' not in sold['instance_types']
+    assert 'pg.n2.2c.1m' in sold['db_instance_classes'] and 'pg.x4.large.2c' not in sold['db_instance_classes']
+    out_of_stock = ok(cloud.run('alicloud_zone_info', {'zone_id': 'cn-hangzhou-k', 'instance_charge_type': 'PrePaid'}))
+    assert out_of_stock['instance_types_sold_out'] == ['ecs.r7.large']
+    assert 'ecs.r7.large' not in out_of_stock['instance_types'] and 'db_instance_classes' not in out_of_stock.result
+    unknown_version = cloud.run('alicloud_zone_info', {'zone_id': 'cn-hangzhou-h', 'db_engine_version': '9.4'})
+    assert unknown_version.failed and 'InvalidEngineVersion.Malformed' in unknown_version['msg']
+    no_zone = cloud.run('alicloud_zone_info', {'instance_charge_type': 'PostPaid'})
+    assert no_zone.failed and 'zone_id' in no_zone['msg']
+
+
 # ------------------------------------------------------------------------------------------------ bad input
 
 BAD_INPUT = [

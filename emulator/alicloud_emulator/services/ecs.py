@@ -7,7 +7,7 @@ import re
 
 from .. import models
 from ..catalog import (LISTED_INSTANCE_TYPES, PUBLIC_IMAGES, REGIONS, image_os, instance_type_shape,
-                       region_endpoint, zones_of)
+                       region_endpoint, zone_sells, zones_of)
 from ..errors import ApiError, invalid_parameter, missing_parameter
 from ..state import event_handler
 from . import JsonArray, api, iso_time, page_by_number, page_by_token, tag_filter
@@ -83,6 +83,43 @@ def describe_zones(ctx):
             "AvailableDiskCategories": {"DiskCategories": ["cloud_essd", "cloud_efficiency", "cloud_ssd"]},
         })
     return {"Zones": {"Zone": zones}}
+
+
+@api("ecs", "DescribeAvailableResource")
+def describe_available_resource(ctx):
+    """What the console asks before it offers a type: the listed types each zone sells, with their stock. Only
+    DestinationResource=InstanceType is modelled."""
+    region_id = ctx.region()
+    params = ctx.params
+    params.choice("DestinationResource", ("Zone", "IoOptimized", "InstanceType", "SystemDisk", "DataDisk", "Network",
+                                          "ddh"), required=True)
+    if params.get("DestinationResource") != "InstanceType":
+        raise invalid_parameter("DestinationResource", "The emulator answers only DestinationResource=InstanceType.")
+    params.choice("InstanceChargeType", ("PrePaid", "PostPaid"), default="PostPaid")
+    params.choice("ResourceType", ("instance", "disk", "reservedinstance", "ddh"), default="instance")
+    zone_ids = [zone[0] for zone in zones_of(region_id)]
+    wanted_zone = params.get("ZoneId")
+    if wanted_zone is not None:
+        if wanted_zone not in zone_ids:
+            raise ApiError("InvalidZoneId.NotFound", f"The specified ZoneId {wanted_zone} does not exist.",
+                           status=404)
+        zone_ids = [wanted_zone]
+    wanted_type = params.get("InstanceType")
+    zones = []
+    for zone_id in zone_ids:
+        supported = []
+        for instance_type in LISTED_INSTANCE_TYPES:
+            status = zone_sells(zone_id, instance_type)
+            if status is None or (wanted_type and instance_type != wanted_type):
+                continue
+            supported.append({"Value": instance_type, "Status": status,
+                              "StatusCategory": "WithStock" if status == "Available" else "WithoutStock"})
+        if not supported:
+            continue
+        zones.append({"ZoneId": zone_id, "RegionId": region_id, "Status": "Available", "StatusCategory": "WithStock",
+                      "AvailableResources": {"AvailableResource": [
+                          {"Type": "InstanceType", "SupportedResources": {"SupportedResource": supported}}]}})
+    return {"AvailableZones": {"AvailableZone": zones}}
 
 
 @api("ecs", "DescribeInstanceTypes")
@@ -429,6 +466,11 @@ def run_instances(ctx):
     zone_id = params.get("ZoneId", vswitch.zone_id)
     if zone_id != vswitch.zone_id:
         raise ApiError("InvalidVSwitchId.Mismatch", "Specified virtual switch is not in the specified zone.")
+    if instance_type in LISTED_INSTANCE_TYPES and zone_sells(zone_id, instance_type) != "Available":
+        raise ApiError("OperationDenied.NoStock" if zone_sells(zone_id, instance_type) else
+                       "InvalidInstanceType.NotSupported",
+                       f"The requested resource {instance_type} is sold out or not sold in zone {zone_id}.",
+                       status=403)
     groups = [get_security_group(state, group_id, region_id) for group_id in _security_group_ids(params)]
     for group in groups:
         if group.vpc_id != vswitch.vpc_id:

@@ -4,7 +4,7 @@ import json
 import re
 
 from .. import models
-from ..catalog import RDS_CLASSES, RDS_ENGINES, REGIONS, zones_of
+from ..catalog import RDS_CLASSES, RDS_ENGINES, REGIONS, zone_sells, zones_of
 from ..errors import ApiError, invalid_parameter, missing_parameter
 from ..state import event_handler
 from . import api, iso_time, page_by_number, page_by_token
@@ -160,6 +160,9 @@ def create_db_instance(ctx):
         raise ApiError("InvalidVSwitchId.Mismatch", "The specified VSwitch is not in the specified zone.")
     if zone_id not in {zone[0] for zone in zones_of(region_id)}:
         raise ApiError("InvalidZoneId.NotFound", f"The specified ZoneId {zone_id} does not exist.")
+    if zone_sells(zone_id, db_class) != "Available":
+        raise ApiError("InvalidDBInstanceClass.NotFound",
+                       f"The specified DBInstanceClass {db_class} is not available in zone {zone_id}.")
     description = params.get("DBInstanceDescription", "")
     if len(description) > 256:
         raise invalid_parameter("DBInstanceDescription", "At most 256 characters.")
@@ -665,3 +668,26 @@ def describe_regions(ctx):
                          "ZoneName": zone_english if english else zone_local,
                          "RegionEndpoint": "rds.aliyuncs.com"})
     return {"Regions": {"RDSRegion": rows}}
+
+
+@api("rds", "DescribeAvailableClasses")
+def describe_available_classes(ctx):
+    """The classes a zone sells for an engine, version, storage type, edition and billing, as the console's order
+    page asks. A class out of stock is not offered."""
+    params = ctx.params
+    region_id = ctx.region()
+    zone_id = params.require("ZoneId")
+    if zone_id not in {zone[0] for zone in zones_of(region_id)}:
+        raise ApiError("InvalidZoneId.NotFound", f"The specified ZoneId {zone_id} does not exist.")
+    engine = params.choice("Engine", tuple(RDS_ENGINES), required=True, code="InvalidEngine.Malformed")
+    engine_version = params.require("EngineVersion")
+    if engine_version not in RDS_ENGINES[engine]:
+        raise ApiError("InvalidEngineVersion.Malformed", f"The specified EngineVersion {engine_version} is not valid.")
+    params.choice("DBInstanceStorageType", ("cloud_essd", "cloud_essd2", "cloud_essd3", "general_essd", "cloud_ssd",
+                                            "local_ssd"), required=True)
+    params.choice("Category", ("Basic", "HighAvailability", "cluster", "serverless_basic"), required=True)
+    params.choice("InstanceChargeType", ("Prepaid", "Postpaid", "Serverless"), required=True)
+    classes = [{"DBInstanceClass": db_class, "ReferencePrice": "",
+                "DBInstanceStorageRange": {"MinValue": 20, "MaxValue": 32000, "Step": 5}}
+               for db_class in sorted(RDS_CLASSES) if zone_sells(zone_id, db_class) == "Available"]
+    return {"DBInstanceClasses": classes}
