@@ -43,7 +43,9 @@ accepting the old password until the TTL ends. The launcher serves the same app 
 a hit costs one primary-key lookup of the user row (instead of a scrypt verification, ~100-400
 ms of CPU) and is dropped when the stored hash differs from the one the entry was verified
 against, or the user is gone. A changed password (by the API on any worker, or by SQL) is
-therefore refused at once on every worker; the admin flag comes from the fresh row.
+therefore refused at once on every worker; the admin flag comes from the fresh row. Within one
+Flask request the user row is read once (MLflow authenticates twice and reads it again for its
+admin check); a user change made by the request itself drops that copy.
 
 Robust to the upstream fix: if the listener already reports IPPROTO_TCP (uvicorn fixed), the
 socket is returned untouched. If MLflow or uvicorn change the internals used here (the command
@@ -160,6 +162,40 @@ def tie_auth_cache_to_password_hash(auth) -> bool:  # type: ignore[no-untyped-de
         auth._USER_AUTH_CACHE = None
         _say("MLflow's credential-cache internals not found; its cache is switched off (every request verified)")
         return False
+
+    get_user = store.get_user
+
+    def request_users():  # type: ignore[no-untyped-def]
+        """User rows already read in this Flask request, by name (None outside a request)."""
+        try:
+            from flask import g, has_request_context  # pylint: disable=import-outside-toplevel
+        except ImportError:  # pragma: no cover - Flask is MLflow's server
+            return None
+        return g.setdefault("_mlflow_launcher_users", {}) if has_request_context() else None
+
+    def get_user_once_per_request(username):  # type: ignore[no-untyped-def]
+        # MLflow reads the caller's row up to three times per request (authenticate twice, then the admin check);
+        # one read serves them all. A user change made in the request itself drops the row (below).
+        users = request_users()
+        if users is not None and username in users:
+            return users[username]
+        user = get_user(username)
+        if users is not None:
+            users[username] = user
+        return user
+
+    def forget_then(method):  # type: ignore[no-untyped-def]
+        def call(username, *args, **kwargs):  # type: ignore[no-untyped-def]
+            users = request_users()
+            if users is not None:
+                users.pop(username, None)
+            return method(username, *args, **kwargs)
+        return call
+
+    store.get_user = get_user_once_per_request
+    for name in ("update_user", "delete_user"):
+        if hasattr(store, name):
+            setattr(store, name, forget_then(getattr(store, name)))
 
     def current_user(username):  # type: ignore[no-untyped-def]
         try:

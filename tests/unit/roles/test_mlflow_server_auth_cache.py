@@ -114,3 +114,28 @@ def test_only_the_basic_auth_app_is_served_through_the_check(monkeypatch):
     assert launcher._checked_auth_app_args(["mlflow.server.fastapi_app:app"]) == ["mlflow.server.fastapi_app:app"]
     monkeypatch.setenv("MLFLOW_LAUNCHER_AUTH_CACHE_CHECK", "false")
     assert launcher._checked_auth_app_args(args) == args
+
+
+def test_one_user_row_read_per_request_and_a_change_in_the_request_is_seen(tmp_path):
+    result = _run(tmp_path, '''
+        launcher.tie_auth_cache_to_password_hash(auth)
+        reads = []
+        _get_user = auth.store._get_user
+        def counted_get_user(session, username):
+            reads.append(username)
+            return _get_user(session, username)
+        auth.store._get_user = counted_get_user
+        ok("Old-password-1234")  # verified and cached, outside any request
+        reads.clear()
+        with auth.app.test_request_context("/api/2.0/mlflow/runs/log-metric"):
+            ok("Old-password-1234")
+            ok("Old-password-1234")
+            auth.store.get_user("alice")  # MLflow's admin check reads the row once more
+            result["reads_in_request"] = len(reads)
+            auth.store.update_user("alice", is_admin=True)
+            result["admin_after_change_in_request"] = auth.store.get_user("alice").is_admin
+        with auth.app.test_request_context("/api/2.0/mlflow/runs/log-metric"):
+            other_worker.update_user("alice", password="New-password-5678")
+            result["old_in_next_request"] = ok("Old-password-1234")
+    ''')
+    assert result == {"reads_in_request": 1, "admin_after_change_in_request": True, "old_in_next_request": False}
