@@ -119,12 +119,12 @@ def test_only_the_basic_auth_app_is_served_through_the_check(monkeypatch):
 def test_one_user_row_read_per_request_and_a_change_in_the_request_is_seen(tmp_path):
     result = _run(tmp_path, '''
         launcher.tie_auth_cache_to_password_hash(auth)
+        from sqlalchemy import event
         reads = []
-        _get_user = auth.store._get_user
-        def counted_get_user(session, username):
-            reads.append(username)
-            return _get_user(session, username)
-        auth.store._get_user = counted_get_user
+        def count_user_reads(conn, cursor, statement, *args):
+            if "FROM users" in statement:
+                reads.append(statement)
+        event.listen(auth.store.engine, "before_cursor_execute", count_user_reads)
         ok("Old-password-1234")  # verified and cached, outside any request
         reads.clear()
         with auth.app.test_request_context("/api/2.0/mlflow/runs/log-metric"):
