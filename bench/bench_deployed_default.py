@@ -40,7 +40,6 @@ import re
 import secrets
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -369,7 +368,7 @@ def measure(name: str, server, args, tmpl: str, rnd: int, blob: Path) -> dict:
                                   bufsize=1)
         cpu_at_begin = 0.0
         for line in client.stdout:
-            kind, _, rest = line.strip().partition(" ")
+            kind, _space, rest = line.strip().partition(" ")
             if kind == "BEGIN":
                 cpu_at_begin = trees_cpu(procs)
                 client.stdin.write("go\n")
@@ -485,7 +484,7 @@ def client_main(args) -> int:
 
     _phase("run", runs)
 
-    run_ids = [client.create_run(exp_id).info.run_id for _ in range(args.clients)]
+    run_ids = [client.create_run(exp_id).info.run_id for _client in range(args.clients)]
     t_start = time.time() + 2.5 + 0.2 * args.clients
     pending = pool.map_async(_eight_client_worker, [(url, r, t_start, duration) for r in run_ids])
     while time.time() < t_start - 0.05:

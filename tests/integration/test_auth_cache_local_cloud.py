@@ -135,7 +135,7 @@ def test_burst_verifies_once_per_worker_and_a_changed_password_is_refused_at_onc
     try:
         # The burst: the user's first request on each worker verifies, every later one is a cache hit.
         cursor = _journal_cursor(deployment)
-        statuses = [_request(deployment, "GET", path, username, old_password)[0] for _ in range(BURST)]
+        statuses = [_request(deployment, "GET", path, username, old_password)[0] for _attempt in range(BURST)]
         assert statuses == [200] * BURST
         verified = _verifications_since(deployment, cursor)
         assert verified, "the probe saw no verification: it is not in the server"
@@ -147,7 +147,7 @@ def test_burst_verifies_once_per_worker_and_a_changed_password_is_refused_at_onc
         status, body = _request(deployment, "PATCH", "/api/2.0/mlflow/users/update-password", "admin",
                                 deployment.admin_password, {"username": username, "password": new_password})
         assert status == 200, body
-        refused = [_request(deployment, "GET", path, username, old_password)[0] for _ in range(AFTER_CHANGE)]
+        refused = [_request(deployment, "GET", path, username, old_password)[0] for _attempt in range(AFTER_CHANGE)]
         assert refused == [401] * AFTER_CHANGE, refused
         assert _request(deployment, "GET", path, username, new_password)[0] == 200
     finally:
