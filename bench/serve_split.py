@@ -4,7 +4,7 @@ nginx listens on --port. The tracking and registry REST API (/api/2.0/mlflow/, /
 gunicorn serving MLflow's Flask app; everything else (UI, artifacts, traces, jobs, gateway, server-info) goes to
 uvicorn serving MLflow's FastAPI app. A 404 from gunicorn is retried on uvicorn, so a REST route that only the
 FastAPI app knows is still served. Both servers are started by ``mlflow server`` itself with the same store
-arguments. docs/performance.md has what it buys and why the role does not use it.
+arguments. docs/design/2026-performance-history.md has what it buys and why the role does not use it.
 
 Used by bench/bench_server_throughput.py; stopping this process's session stops everything.
 """

@@ -67,6 +67,9 @@ def test_good_variables_pass(tmp_path):
     ({"mlflow_server_auth_admin_password": "Abcdef12!"}, "mlflow_server_auth_admin_password is required"),
     ({"mlflow_server_db_sslmode": "sometimes"}, "mlflow_server_db_sslmode"),
     ({"mlflow_server_extra_env": {"PGPASSWORD": "x"}}, "mlflow_server_extra_env must use valid variable names"),
+    ({"mlflow_server_auth_cache_ttl_seconds": -5}, "mlflow_server_auth_cache_ttl_seconds must be a whole number"),
+    ({"mlflow_server_auth_cache_ttl_seconds": 90000}, "mlflow_server_auth_cache_ttl_seconds must be a whole number"),
+    ({"mlflow_server_auth_cache_ttl_seconds": "soon"}, "mlflow_server_auth_cache_ttl_seconds"),
 ])
 def test_bad_variables_are_refused_by_name(tmp_path, override, expected):
     rc, out = run_validation(tmp_path, dict(GOOD, **override))
@@ -129,7 +132,8 @@ def test_good_tls_settings_pass_and_keep_the_key_hidden(tmp_path):
 TEXT_NUMBERS = {"mlflow_server_port": "5001", "mlflow_server_db_port": "5432", "mlflow_server_workers": "2",
                 "mlflow_server_db_max_connections": "100", "mlflow_server_db_reserved_connections": "10",
                 "mlflow_server_db_pool_size": "0", "mlflow_server_db_pool_max_overflow": "-1",
-                "mlflow_server_db_pool_recycle": "1800", "mlflow_server_health_timeout": "120"}
+                "mlflow_server_db_pool_recycle": "1800", "mlflow_server_health_timeout": "120",
+                "mlflow_server_auth_cache_ttl_seconds": "60"}
 
 
 def test_numbers_given_as_text_are_judged_as_numbers(tmp_path):

@@ -35,16 +35,34 @@ process with the server (``os.execve``, same command, same environment MLflow bu
 main PID is then the server itself, so systemd's SIGTERM reaches it directly. With job
 execution on, the CLI process is needed for the runner and nothing is changed.
 
+Third change, basic auth (``--app-name basic-auth``): MLflow's verified-credential cache
+(``auth_cache_ttl_seconds`` in the auth ini) lives in each worker, and a password change through
+MLflow's API only clears the cache of the worker that handled it: the other workers keep
+accepting the old password until the TTL ends. The launcher serves the same app through
+``create_basic_auth_app`` below, which ties every cache hit to the user's stored password hash:
+a hit costs one primary-key lookup of the user row (instead of a scrypt verification, ~100-400
+ms of CPU) and is dropped when the stored hash differs from the one the entry was verified
+against, or the user is gone. A changed password (by the API on any worker, or by SQL) is
+therefore refused at once on every worker; the admin flag comes from the fresh row. Within one
+Flask request the user row is read once (MLflow authenticates twice and reads it again for its
+admin check), with one Core SELECT rather than an ORM session; a user change made by the request
+itself drops that copy.
+
 Robust to the upstream fix: if the listener already reports IPPROTO_TCP (uvicorn fixed), the
 socket is returned untouched. If MLflow or uvicorn change the internals used here (the command
 builder ``mlflow.server._build_uvicorn_command`` or ``uvicorn.config.Config.bind_socket``), the
 launcher logs one warning to stderr and runs ``mlflow server`` unchanged: slower, never broken.
+If MLflow's credential-cache internals move (``mlflow.server.auth._authenticate_cached``,
+``_USER_AUTH_CACHE``, ``_auth_cache_key``, ``store``), the launcher warns and switches MLflow's
+cache off: every request is verified again (slower), no stale password is ever accepted.
 
 Configuration (environment variables, no secrets are read or printed):
 
     MLFLOW_LAUNCHER_TCP_NODELAY   "true" (default) / "false": apply the listener fix.
     MLFLOW_LAUNCHER_EXEC          "true" (default) / "false": replace the CLI process with the server when
                                   job execution is off.
+    MLFLOW_LAUNCHER_AUTH_CACHE_CHECK  "true" (default) / "false": tie MLflow's credential cache to the stored
+                                  password hash (basic auth only).
     MLFLOW_LAUNCHER_QUIET         "true" / "false" (default): suppress the one-line status message.
 
 Everything else is ``mlflow server``'s own configuration (``MLFLOW_BACKEND_STORE_URI``,
@@ -122,10 +140,145 @@ def _patch_uvicorn() -> bool:
     return True
 
 
+_BASIC_AUTH_APP = "mlflow.server.auth:create_app"
+_CHECKED_BASIC_AUTH_APP = "mlflow_server_launcher:create_basic_auth_app"
+
+
+def tie_auth_cache_to_password_hash(auth) -> bool:  # type: ignore[no-untyped-def]
+    """Make MLflow's credential cache (module ``mlflow.server.auth``) honour password changes at once.
+
+    Returns True when the check is in place (or the cache is off), False when the internals were not found; then
+    MLflow's cache is switched off so that no stale credential can be accepted.
+    """
+    original = getattr(auth, "_authenticate_cached", None)
+    if getattr(original, "_mlflow_launcher_wrapped", False):
+        return True
+    cache = getattr(auth, "_USER_AUTH_CACHE", None)
+    if cache is None:
+        return True  # auth_cache_ttl_seconds = 0: every request is verified, nothing can be stale
+    lock = getattr(auth, "_USER_AUTH_CACHE_LOCK", None)
+    cache_key = getattr(auth, "_auth_cache_key", None)
+    store = getattr(auth, "store", None)
+    if original is None or lock is None or cache_key is None or not hasattr(store, "get_user"):
+        auth._USER_AUTH_CACHE = None
+        _say("MLflow's credential-cache internals not found; its cache is switched off (every request verified)")
+        return False
+
+    get_user = _light_get_user(store) or store.get_user
+
+    def request_users():  # type: ignore[no-untyped-def]
+        """User rows already read in this Flask request, by name (None outside a request)."""
+        try:
+            from flask import g, has_request_context  # pylint: disable=import-outside-toplevel
+        except ImportError:  # pragma: no cover - Flask is MLflow's server
+            return None
+        return g.setdefault("_mlflow_launcher_users", {}) if has_request_context() else None
+
+    def get_user_once_per_request(username):  # type: ignore[no-untyped-def]
+        # MLflow reads the caller's row up to three times per request (authenticate twice, then the admin check);
+        # one read serves them all. A user change made in the request itself drops the row (below).
+        users = request_users()
+        if users is not None and username in users:
+            return users[username]
+        user = get_user(username)
+        if users is not None:
+            users[username] = user
+        return user
+
+    def forget_then(method):  # type: ignore[no-untyped-def]
+        def call(username, *args, **kwargs):  # type: ignore[no-untyped-def]
+            users = request_users()
+            if users is not None:
+                users.pop(username, None)
+            return method(username, *args, **kwargs)
+        return call
+
+    store.get_user = get_user_once_per_request
+    for name in ("update_user", "delete_user"):
+        if hasattr(store, name):
+            setattr(store, name, forget_then(getattr(store, name)))
+
+    def current_user(username):  # type: ignore[no-untyped-def]
+        try:
+            return store.get_user(username)
+        except Exception:  # pylint: disable=broad-exception-caught  # deleted user, database error: no hit
+            return None
+
+    def drop(key):  # type: ignore[no-untyped-def]
+        with lock:
+            cache.pop(key, None)
+
+    def authenticate_checked(username, password):  # type: ignore[no-untyped-def]
+        key = cache_key(username, password)
+        with lock:
+            cached = cache.get(key)
+        if cached is not None:
+            current = current_user(username)
+            if current is not None and current.password_hash == cached.password_hash:
+                return current  # fresh row: an admin-flag change is seen at once too
+            drop(key)
+        before = current_user(username)
+        user = original(username, password)
+        if user is not None and (before is None or before.password_hash != user.password_hash):
+            # The password changed while it was being verified: the entry might pair the old password with the new
+            # hash. Refuse (the client retries) rather than keep it.
+            drop(key)
+            return None
+        return user
+
+    authenticate_checked._mlflow_launcher_wrapped = True  # type: ignore[attr-defined]
+    auth._authenticate_cached = authenticate_checked
+    return True
+
+
+def _light_get_user(store):  # type: ignore[no-untyped-def]
+    """``store.get_user`` as one Core SELECT of the four columns MLflow's User entity has (about a tenth of the ORM
+    session's CPU); None (use MLflow's own) when the store is not the plain SQLAlchemy one this was written for."""
+    try:
+        from mlflow.server.auth.db.models import SqlUser  # pylint: disable=import-outside-toplevel
+        from mlflow.server.auth.entities import User  # pylint: disable=import-outside-toplevel
+        from sqlalchemy import bindparam, select  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return None
+    engine = getattr(store, "engine", None)
+    if engine is None or getattr(store, "read_engine", None) is not None:
+        return None
+    statement = select(SqlUser.id, SqlUser.username, SqlUser.password_hash, SqlUser.is_admin).where(
+        SqlUser.username == bindparam("username"))
+    orm_get_user = store.get_user
+
+    def get_user(username):  # type: ignore[no-untyped-def]
+        with engine.connect() as connection:
+            row = connection.execute(statement, {"username": username}).first()
+        if row is None:
+            return orm_get_user(username)  # MLflow's own "not found" error
+        return User(id_=row.id, username=row.username, password_hash=row.password_hash, is_admin=row.is_admin)
+
+    return get_user
+
+
+def create_basic_auth_app():  # type: ignore[no-untyped-def]
+    """``mlflow.server.auth:create_app`` with the credential cache tied to the stored password hash (each worker)."""
+    from mlflow.server import auth  # pylint: disable=import-outside-toplevel
+
+    if tie_auth_cache_to_password_hash(auth) and auth._USER_AUTH_CACHE is not None:
+        _say("credential cache on, tied to the stored password hash: a changed password is refused at once")
+    return auth.create_app()
+
+
+def _checked_auth_app_args(args: list[str]) -> list[str]:
+    """Serve MLflow's basic-auth app through create_basic_auth_app (importable: this file's directory is on
+    sys.path, and uvicorn's spawned workers inherit sys.path)."""
+    if not _env_flag("MLFLOW_LAUNCHER_AUTH_CACHE_CHECK", True) or _BASIC_AUTH_APP not in args:
+        return args
+    return [_CHECKED_BASIC_AUTH_APP if arg == _BASIC_AUTH_APP else arg for arg in args]
+
+
 def _run_uvicorn(args: list[str]) -> None:
     """The uvicorn process: same arguments as ``python -m uvicorn``."""
     if _env_flag("MLFLOW_LAUNCHER_TCP_NODELAY", True):
         _patch_uvicorn()
+    args = _checked_auth_app_args(args)
     from uvicorn.main import main as uvicorn_main
 
     uvicorn_main.main(args=args, prog_name="uvicorn")
@@ -196,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
     if argv and argv[0] == _CHILD_FLAG:
         _run_uvicorn(argv[1:])
         return
-    if _env_flag("MLFLOW_LAUNCHER_TCP_NODELAY", True):
+    if _env_flag("MLFLOW_LAUNCHER_TCP_NODELAY", True) or _env_flag("MLFLOW_LAUNCHER_AUTH_CACHE_CHECK", True):
         _patch_mlflow_command(os.path.abspath(__file__))
     if _env_flag("MLFLOW_LAUNCHER_EXEC", True):
         _patch_server_start()
