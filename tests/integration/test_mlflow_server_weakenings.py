@@ -1,4 +1,5 @@
-"""Settings that weaken the mlflow_server role's security are allowed only with a loud warning. Runs the role's validation only
+"""Settings that weaken the mlflow_server role's security are allowed only with a loud warning, and values that
+would break a line of the systemd unit or its EnvironmentFile are refused by name. Runs the role's validation only
 (`--tags mlflow_server_validate`, check mode, localhost), as test_mlflow_server_validation.py does. No Docker."""
 import pytest
 
@@ -50,3 +51,19 @@ def test_harmless_values_of_the_same_variables_warn_about_nothing(tmp_path):
     assert rc == 0, out
     assert _warnings(out) == [], out
 
+
+@pytest.mark.parametrize("override, name", [
+    ({"mlflow_server_uvicorn_opts": "--timeout-keep-alive 30\nExecStartPre=/bin/sh -c id"}, "mlflow_server_uvicorn_opts"),
+    ({"mlflow_server_host": "0.0.0.0\nUser=root"}, "mlflow_server_host"),
+    ({"mlflow_server_allowed_hosts": ["mlflow.example.com", "evil\nUser=root", "other"]}, "mlflow_server_allowed_hosts"),
+    ({"mlflow_server_cors_allowed_origins": ["https://a.example\r\nUser=root"]}, "mlflow_server_cors_allowed_origins"),
+    ({"mlflow_server_extra_env": {"GOOD": "1", "TUNE": "1\nPGPASSWORD=injected"}}, "mlflow_server_extra_env.TUNE"),
+    ({"mlflow_server_db_host": "db.example\nMLFLOW_AUTH_CONFIG_PATH=/tmp/x"}, "mlflow_server_db_host"),
+    ({"mlflow_server_flask_secret_key": "k" * 40 + "\nPGPASSWORD=x"}, "mlflow_server_flask_secret_key"),
+])
+def test_a_line_break_in_a_rendered_value_is_refused_by_name(tmp_path, override, name):
+    rc, out = run_validation(tmp_path, dict(GOOD, **override))
+    assert rc != 0, out
+    assert "%s must not contain a line break or another control character" % name in out, out
+    # Refused before the warnings and everything else: the validation stops at the first violation.
+    assert _warnings(out) == []

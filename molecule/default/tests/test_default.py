@@ -277,3 +277,14 @@ def test_tracking_artifacts_and_registry_with_the_real_client(admin_env, tmp_pat
     prediction = loaded.predict(pandas.DataFrame({"x": [1, 2]}))
     assert list(prediction["x"]) == [6, 7]
 
+
+def test_systemd_rates_the_unit_ok(host):
+    """`systemd-analyze security` exposure 2.0 or less ("OK"); what stays open is explained in the unit's comments."""
+    report = host.check_output("systemd-analyze security --no-pager %s.service", SERVICE)
+    match = re.search(r"Overall exposure level for %s\.service: ([0-9.]+) (\S+)" % SERVICE, report)
+    assert match, report
+    assert float(match.group(1)) <= 2.0 and match.group(2) == "OK", report
+    unit = host.file(UNIT_FILE).content_string
+    # Every setting still counted against the unit has its reason written next to the hardening block.
+    for open_setting in re.findall(r"^✗ (\w+)=", report, flags=re.MULTILINE):
+        assert open_setting in unit, (open_setting, report)
