@@ -12,9 +12,9 @@ module: security_warning
 short_description: Show a security warning as an Ansible warning
 version_added: 0.1.0
 description:
-  - Emits O(msg) as an Ansible warning (C([WARNING]) in the output, highlighted by AWX), so a setting that weakens
-    the deployment's security (plain HTTP, no authentication, MLflow's security middleware off) cannot pass unseen
-    among ordinary task results.
+  - Emits each line of O(msg), prefixed with C(SECURITY:), as an Ansible warning, which the output and AWX set apart
+    from ordinary task results, so a setting that weakens the deployment's security (plain HTTP, no
+    authentication, MLflow's security middleware off) cannot pass unseen.
   - Changes nothing on the host.
 author:
   - computenest.mlflow maintainers (@computenest)
