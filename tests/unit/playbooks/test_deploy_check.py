@@ -148,3 +148,39 @@ def test_no_auth_sends_no_credentials_at_all(server):
     # The recording server wants the admin's credentials for the API, so the round trip stops at the first call.
     assert proc.returncode == 1 and "answered 401" in result["msg"]
     assert server.requests and all(entry["authorization"] is None for entry in server.requests)
+
+
+@pytest.mark.slow
+def test_the_round_trip_against_a_real_mlflow_server(tmp_path):
+    """The API calls the checker makes are the ones MLflow answers: a real `mlflow server` (plain HTTP on loopback,
+    SQLite, no basic-auth app: the test venv has no Flask-WTF) is checked twice (the second run finds the experiment
+    the first created), and a server name MLflow does not allow is refused by MLflow's Host check."""
+    import socket  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    server = subprocess.Popen([mlflow, "server", "--backend-store-uri", "sqlite:///%s" % (tmp_path / "mlflow.db"),
+                               "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = [sys.executable, CHECKER, "--address", "127.0.0.1", "--port", str(port), "--scheme", "http",
+                "--health-timeout", "240", "--no-auth"]
+        runs = [subprocess.run(base, capture_output=True, text=True, timeout=300, check=False) for _ in range(2)]
+        results = [json.loads(run.stdout) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], results
+        assert results[0]["experiment_id"] == results[1]["experiment_id"]
+        assert results[0]["run_id"] != results[1]["run_id"]
+        refused = subprocess.run(base + ["--server-name", "mlflow.elsewhere.invalid"], capture_output=True, text=True,
+                                 timeout=300, check=False)
+        assert refused.returncode == 1 and "answered 403" in json.loads(refused.stdout)["msg"]
+    finally:
+        os.killpg(server.pid, 15)
+        deadline = time.monotonic() + 30
+        while server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        if server.poll() is None:
+            os.killpg(server.pid, 9)
+            server.wait(timeout=30)
