@@ -349,7 +349,7 @@ class Emulator:
 
     # --- the admin endpoint ----------------------------------------------------------------------------------------
     def admin_authorized(self, headers):
-        scheme, _, token = headers.get("authorization", "").partition(" ")
+        scheme, _space, token = headers.get("authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.admin_token.encode())
 
     def handle_admin(self, method, route, query, body, headers=None):

@@ -25,7 +25,7 @@ def raw_request(emulator, request_bytes, close_write=False):
             chunk = sock.recv(65536)
             assert chunk, "the connection closed without an answer: %r" % received
             received += chunk
-        head, _, body = received.partition(b"\r\n\r\n")
+        head, _blank_line, body = received.partition(b"\r\n\r\n")
         lines = head.decode("iso-8859-1").split("\r\n")
         status = int(lines[0].split()[1])
         headers = {name.lower(): value.strip() for name, value in (line.split(":", 1) for line in lines[1:])}

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) 2026, computenest.mlflow contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -114,18 +113,18 @@ def round_trip(server):
     status, found = server.call("find the check experiment", "GET",
                                 "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + quoted, expect=(200, 404))
     if status == 404:
-        _, created = server.call("create the check experiment", "POST", "/api/2.0/mlflow/experiments/create",
+        _status, created = server.call("create the check experiment", "POST", "/api/2.0/mlflow/experiments/create",
                                  {"name": EXPERIMENT})
         experiment_id = created["experiment_id"]
     else:
         experiment_id = found["experiment"]["experiment_id"]
-    _, run = server.call("start a run", "POST", "/api/2.0/mlflow/runs/create",
+    _status, run = server.call("start a run", "POST", "/api/2.0/mlflow/runs/create",
                          {"experiment_id": experiment_id, "run_name": "deploy-check"})
     run_id = run["run"]["info"]["run_id"]
     server.call("log a metric", "POST", "/api/2.0/mlflow/runs/log-metric",
                 {"run_id": run_id, "key": "deploy_check", "value": 1.0, "timestamp": int(time.time() * 1000),
                  "step": 0})
-    _, read_back = server.call("read the run back", "GET", "/api/2.0/mlflow/runs/get?run_id=" + urllib.parse.quote(run_id))
+    _status, read_back = server.call("read the run back", "GET", "/api/2.0/mlflow/runs/get?run_id=" + urllib.parse.quote(run_id))
     metrics = read_back.get("run", {}).get("data", {}).get("metrics", [])
     if not any(metric.get("key") == "deploy_check" for metric in metrics):
         raise CheckFailed("read the run back: the metric deploy_check was not stored (run %s)" % run_id)

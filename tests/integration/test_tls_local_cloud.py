@@ -5,7 +5,6 @@ closed from outside, the deploy's checks reach the address the deploy found and 
 self-signed certificate deploy.yml fetched, and a re-run changes nothing."""
 import json
 import os
-import re
 import secrets
 import socket
 import ssl

@@ -168,7 +168,7 @@ def test_the_round_trip_against_a_real_mlflow_server(tmp_path):
     try:
         base = [sys.executable, CHECKER, "--address", "127.0.0.1", "--port", str(port), "--scheme", "http",
                 "--health-timeout", "240", "--no-auth"]
-        runs = [subprocess.run(base, capture_output=True, text=True, timeout=300, check=False) for _ in range(2)]
+        runs = [subprocess.run(base, capture_output=True, text=True, timeout=300, check=False) for _attempt in range(2)]
         results = [json.loads(run.stdout) for run in runs]
         assert [run.returncode for run in runs] == [0, 0], results
         assert results[0]["experiment_id"] == results[1]["experiment_id"]
