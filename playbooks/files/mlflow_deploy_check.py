@@ -113,13 +113,13 @@ def round_trip(server):
     status, found = server.call("find the check experiment", "GET",
                                 "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + quoted, expect=(200, 404))
     if status == 404:
-        _status, created = server.call("create the check experiment", "POST", "/api/2.0/mlflow/experiments/create",
-                                 {"name": EXPERIMENT})
+        _status, created = server.call("create the check experiment", "POST",
+                                       "/api/2.0/mlflow/experiments/create", {"name": EXPERIMENT})
         experiment_id = created["experiment_id"]
     else:
         experiment_id = found["experiment"]["experiment_id"]
     _status, run = server.call("start a run", "POST", "/api/2.0/mlflow/runs/create",
-                         {"experiment_id": experiment_id, "run_name": "deploy-check"})
+                               {"experiment_id": experiment_id, "run_name": "deploy-check"})
     run_id = run["run"]["info"]["run_id"]
     server.call("log a metric", "POST", "/api/2.0/mlflow/runs/log-metric",
                 {"run_id": run_id, "key": "deploy_check", "value": 1.0, "timestamp": int(time.time() * 1000),
