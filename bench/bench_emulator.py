@@ -85,7 +85,9 @@ def _advance(admin_url, seconds):
     import urllib.request
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(f"{admin_url}/_emulator/clock", data=json.dumps({"advance": seconds}).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+                                     method="POST", headers={
+                                         "Content-Type": "application/json",
+                                         "Authorization": "Bearer " + os.environ["ALICLOUD_EMULATOR_ADMIN_TOKEN"]})
     opener.open(request, timeout=10).read()
 
 
@@ -139,6 +141,8 @@ def main():
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         os.environ.pop(name, None)
     access_key_id, secret = "LTAIbench", secrets.token_urlsafe(16)
+    # The admin token (for the clock) reaches the emulator, like the secret, through the environment.
+    os.environ["ALICLOUD_EMULATOR_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
     env = dict(os.environ, ALICLOUD_EMULATOR_SECRET=secret)
     server = subprocess.Popen([sys.executable, "-m", "alicloud_emulator", "--port", "0", "--access-key-id",
                                access_key_id, "--clock-speed", "200"], stdout=subprocess.PIPE, text=True, env=env)

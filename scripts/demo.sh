@@ -57,6 +57,11 @@ fi
 ansible-playbook -i inventory/mlflow.alicloud_ecs.yml playbooks/deploy.yml -e "@$VARS" -e mlflow_deploy_approve_cost=true
 cat <<EOF
 
+The server speaks https with a self-signed certificate made once on the host (its SHA-256 fingerprint is printed
+above). The MLflow client trusts it through:
+  export MLFLOW_TRACKING_SERVER_CERT_PATH=$DIR/secrets/mlflow-demo/mlflow-server.crt
+(mlflow_server_tls_enabled: false in $VARS is the seed's plain http://IP:5000, with a warning.)
+
 The local cloud keeps running in the background:
   scripts/local-cloud.sh status     # is it up
   eval "\$(scripts/local-cloud.sh env)" && ansible-inventory -i inventory/mlflow.alicloud_ecs.yml --graph

@@ -5,7 +5,8 @@
 #   scripts/local-cloud.sh env      print the export lines that point the collection at it
 #   scripts/local-cloud.sh status   say whether it is running
 #   scripts/local-cloud.sh down     stop it and remove every container and network it made
-# Its random access key lives in .cache/local-cloud/credentials (mode 0600) and never on a command line.
+# Its random access key and the token of its admin endpoint live in .cache/local-cloud/credentials (mode 0600) and
+# never on a command line.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
@@ -29,6 +30,11 @@ ensure_credentials() {
         "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')" >"$CREDENTIALS"
     )
   fi
+  # Credentials files written before the admin endpoint took a token get one.
+  if ! grep -q '^LOCAL_CLOUD_ADMIN_TOKEN=' "$CREDENTIALS"; then
+    printf 'LOCAL_CLOUD_ADMIN_TOKEN=%s\n' "$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')" >>"$CREDENTIALS"
+  fi
+  chmod 600 "$CREDENTIALS"
   # shellcheck disable=SC1090
   source "$CREDENTIALS"
 }
@@ -51,8 +57,9 @@ up() {
   fi
   ensure_credentials
   "$ROOT/scripts/build-rds-image.sh"
-  # The secret reaches the emulator through its environment, not its arguments.
-  ALICLOUD_EMULATOR_SECRET="$LOCAL_CLOUD_SECRET_KEY" setsid "$VENV/bin/alicloud-emulator" \
+  # The secret and the admin token reach the emulator through its environment, not its arguments.
+  ALICLOUD_EMULATOR_SECRET="$LOCAL_CLOUD_SECRET_KEY" ALICLOUD_EMULATOR_ADMIN_TOKEN="$LOCAL_CLOUD_ADMIN_TOKEN" \
+    setsid "$VENV/bin/alicloud-emulator" \
     --host 127.0.0.1 --port "$PORT" --access-key-id "$LOCAL_CLOUD_ACCESS_KEY" \
     --backend containers --clock-speed "$CLOCK_SPEED" --state-file "$DIR/state.json" \
     >"$DIR/emulator.log" 2>&1 </dev/null &
@@ -72,9 +79,13 @@ up() {
 
 down() {
   if running; then
+    ensure_credentials
     # reset makes the container backend remove every container and network this emulator made, and only those.
-    "$VENV/bin/python" -c 'import sys, urllib.request
-urllib.request.urlopen(urllib.request.Request(sys.argv[1], method="POST"), timeout=300).read()' \
+    # The admin token goes to Python through its environment.
+    LOCAL_CLOUD_ADMIN_TOKEN="$LOCAL_CLOUD_ADMIN_TOKEN" "$VENV/bin/python" -c 'import os, sys, urllib.request
+request = urllib.request.Request(sys.argv[1], method="POST",
+                                 headers={"Authorization": "Bearer " + os.environ["LOCAL_CLOUD_ADMIN_TOKEN"]})
+urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=300).read()' \
       "http://127.0.0.1:$PORT/_emulator/reset"
     kill "$(cat "$PIDFILE")"
     for _ in $(seq 1 50); do running || break; sleep 0.2; done

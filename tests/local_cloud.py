@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import secrets
+import ssl
 import subprocess
 import threading
 import time
@@ -92,6 +93,9 @@ class LocalDeployment:
         }
         self.run = None
         self.url = None
+        # TLS is deploy.yml's default: the self-signed certificate it fetched, which clients must trust.
+        self.cert_path = os.path.join(self.secrets_dir, "mlflow-server.crt")
+        self.fingerprint = None
         self.admin_password = None
         self.controller_cmdlines = set()
         self.host_cmdlines = set()
@@ -132,8 +136,9 @@ class LocalDeployment:
         """GET url+path as admin; returns (status, body) and never raises for an HTTP or connection error."""
         token = b64encode(("admin:" + self.admin_password).encode()).decode()
         request = urllib.request.Request(self.url + path, headers={"Authorization": "Basic " + token})
+        context = ssl.create_default_context(cafile=self.cert_path)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec: loopback-reachable container
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
                 return response.status, response.read().decode("utf-8", "replace")
         except urllib.error.HTTPError as error:
             return error.code, error.read().decode("utf-8", "replace")
@@ -207,8 +212,10 @@ class LocalDeployment:
                 thread.join(timeout=90)
         if self.run.rc != 0:
             return
-        match = re.search(r"MLflow is running: (http://[0-9.]+:5000)", self.run.stdout)
+        match = re.search(r"MLflow is running: (https://[0-9.]+:443)", self.run.stdout)
         self.url = match.group(1) if match else None
+        match = re.search(r"SHA-256 fingerprint:? ([0-9A-F]{2}(?::[0-9A-F]{2}){31})", self.run.stdout)
+        self.fingerprint = match.group(1) if match else None
         with open(os.path.join(self.secrets_dir, "admin-password"), encoding="utf-8") as handle:
             self.admin_password = handle.read().strip()
 

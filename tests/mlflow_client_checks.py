@@ -9,14 +9,18 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def tracking_session(url, username=None, password=None):
-    """Point the MLflow client at url (with basic-auth credentials) for the duration, then restore the environment."""
+def tracking_session(url, username=None, password=None, cert_path=None):
+    """Point the MLflow client at url (with basic-auth credentials, trusting cert_path for https) for the duration,
+    then restore the environment."""
     import mlflow  # pylint: disable=import-outside-toplevel
 
-    saved = {name: os.environ.get(name) for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")}
+    saved = {name: os.environ.get(name)
+             for name in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_SERVER_CERT_PATH")}
     if username is not None:
         os.environ["MLFLOW_TRACKING_USERNAME"] = username
         os.environ["MLFLOW_TRACKING_PASSWORD"] = password
+    if cert_path is not None:
+        os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = str(cert_path)
     mlflow.set_tracking_uri(url)
     mlflow.set_registry_uri(url)
     try:
@@ -29,12 +33,12 @@ def tracking_session(url, username=None, password=None):
                 os.environ[name] = value
 
 
-def exercise_tracking_server(url, username, password, workdir):
+def exercise_tracking_server(url, username, password, workdir, cert_path=None):
     """Run the round trip; returns a dict of what was created (experiment, run and model names/ids)."""
     import pandas  # pylint: disable=import-outside-toplevel
 
     suffix = uuid.uuid4().hex[:8]
-    with tracking_session(url, username, password) as mlflow:
+    with tracking_session(url, username, password, cert_path) as mlflow:
         from mlflow import MlflowClient  # pylint: disable=import-outside-toplevel
 
         class AddN(mlflow.pyfunc.PythonModel):

@@ -1,4 +1,7 @@
-"""Pytest fixtures: ``alicloud_emulator`` (a fresh emulator, fast clock) and ``alicloud_emulator_factory``."""
+"""Pytest fixtures: ``alicloud_emulator`` (a fresh emulator, fast clock) and ``alicloud_emulator_factory``.
+
+Each emulator gets its own random key pair and admin token: a test reaching the admin endpoint over HTTP sends
+``emulator.admin_headers()``; in-process calls (``requests()``, ``reset()`` ...) need none."""
 import secrets
 
 import pytest
@@ -13,6 +16,7 @@ def _new_emulator(**options):
     options.setdefault("access_key_id", "LTAI" + secrets.token_hex(8))
     options.setdefault("access_key_secret", secrets.token_urlsafe(24))
     options.setdefault("clock_speed", DEFAULT_TEST_CLOCK_SPEED)
+    options.setdefault("admin_token", secrets.token_urlsafe(32))
     return Emulator(**options).start()
 
 

@@ -1,7 +1,10 @@
 """The emulator: HTTP front end, request dispatch, fault injection, request log, admin endpoint, state file."""
+import hmac
 import json
 import os
 import re
+import secrets
+import socket
 import sys
 import tempfile
 import threading
@@ -29,6 +32,34 @@ PRODUCT_MODULES = (ecs, vpc, rds, pricing)
 READ_ONLY_ACTION = re.compile(r"^(Describe|List|Get)")
 DEFAULT_REGION = "cn-hangzhou"
 HOST_IDS = {"ecs": "ecs.aliyuncs.com", "vpc": "vpc.aliyuncs.com", "rds": "rds.aliyuncs.com"}
+# Bounds on what one request may make the emulator do: the largest body it reads (API calls are a few KB), and how
+# long it waits for the bytes a Content-Length announced.
+MAX_BODY_BYTES = 8 * 1024 * 1024
+BODY_TIMEOUT_SECONDS = 15
+# A % not followed by two hex digits: a malformed percent-encoding.
+BAD_PERCENT_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+class MalformedRequest(Exception):
+    """A request the emulator cannot even parse: answered with a 4xx and the connection closed."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def parse_form(text, where):
+    """key -> value of a query string or form body; refuses bad percent-encodings and bytes that are not UTF-8."""
+    if BAD_PERCENT_ESCAPE.search(text):
+        raise MalformedRequest(400, "InvalidParameter.Encoding",
+                               f"The {where} holds a % that does not start a two-digit hex escape.")
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError as error:
+        raise MalformedRequest(400, "InvalidParameter.Encoding",
+                               f"The {where} decodes to bytes that are not UTF-8 ({error.reason}).") from None
 
 
 def mask_params(params):
@@ -67,9 +98,13 @@ class Emulator:
 
     def __init__(self, access_key_id="emulator-ak", access_key_secret="emulator-secret", host="127.0.0.1", port=0,
                  clock_speed=1.0, seed=0, faults=(), state_file=None, extra_credentials=None, backend=None,
-                 region=DEFAULT_REGION, request_log_limit=50_000, verbose=False, ram_policies=None):
+                 region=DEFAULT_REGION, request_log_limit=50_000, verbose=False, ram_policies=None,
+                 admin_token=None):
         if not access_key_id or not access_key_secret:
             raise ValueError("an access key id and secret are required")
+        # The admin endpoint can read the request log and reset the cloud (removing every container of the
+        # container backend): only a caller holding this token may use it. Generated unless given.
+        self.admin_token = admin_token or secrets.token_urlsafe(32)
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.host = host
@@ -162,6 +197,10 @@ class Emulator:
     def url(self):
         return f"http://{self.endpoint}"
 
+    def admin_headers(self):
+        """The header an admin endpoint request must carry."""
+        return {"Authorization": "Bearer " + self.admin_token}
+
     def env(self):
         """Environment for a subprocess (ansible-playbook, a module) that should talk to this emulator."""
         return {"ALICLOUD_ACCESS_KEY": self.access_key_id, "ALICLOUD_SECRET_KEY": self.access_key_secret,
@@ -238,7 +277,11 @@ class Emulator:
         request_id = str(uuid.uuid4()).upper()
         form = {}
         if body and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise MalformedRequest(400, "InvalidParameter.Encoding", "The form body is not UTF-8.") from None
+            form = parse_form(text, "form body")
         params = dict(query)
         params.update(form)
         action = params.get("Action") or headers.get("x-acs-action", "")
@@ -305,7 +348,14 @@ class Emulator:
         return response
 
     # --- the admin endpoint ----------------------------------------------------------------------------------------
-    def handle_admin(self, method, route, query, body):
+    def admin_authorized(self, headers):
+        scheme, _space, token = headers.get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.admin_token.encode())
+
+    def handle_admin(self, method, route, query, body, headers=None):
+        if not self.admin_authorized(headers or {}):
+            return Response(401, {"error": "the admin endpoint needs the emulator's admin token: "
+                                           "Authorization: Bearer <token>"}, {"WWW-Authenticate": "Bearer"})
         try:
             document = json.loads(body or b"{}") if method in ("POST", "DELETE") else {}
             if not isinstance(document, dict):
@@ -339,8 +389,9 @@ class Emulator:
             if route == "health" and method == "GET":
                 return Response(200, {"status": "ok", "endpoint": self.endpoint})
             return Response(404, {"error": f"no admin route {method} /_emulator/{route}"})
-        except (ValueError, TypeError) as error:
-            return Response(400, {"error": str(error)})
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            # Bad JSON, a body that is not UTF-8, a missing or mistyped field: the caller's mistake.
+            return Response(400, {"error": f"{type(error).__name__}: {error}"})
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -357,20 +408,62 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     sys_version = ""
     emulator = None
 
+    def _read_body(self):
+        """The body the headers announce, within MAX_BODY_BYTES and BODY_TIMEOUT_SECONDS, else MalformedRequest."""
+        if self.headers.get("Transfer-Encoding"):
+            raise MalformedRequest(411, "MissingContentLength", "Send the body with a Content-Length, not chunked.")
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if len(lengths) > 1:
+            raise MalformedRequest(400, "InvalidContentLength", "The request has conflicting Content-Length headers.")
+        length_text = lengths.pop() if lengths else "0"
+        if not re.fullmatch(r"[0-9]{1,15}", length_text):
+            raise MalformedRequest(400, "InvalidContentLength", "Content-Length must be a non-negative integer.")
+        length = int(length_text)
+        if length > MAX_BODY_BYTES:
+            raise MalformedRequest(413, "RequestEntityTooLarge",
+                                   f"The body may have at most {MAX_BODY_BYTES} bytes; {length} were announced.")
+        if not length:
+            return b""
+        self.connection.settimeout(BODY_TIMEOUT_SECONDS)
+        try:
+            body = self.rfile.read(length)
+        except (socket.timeout, TimeoutError):
+            raise MalformedRequest(408, "RequestTimeout", f"The body did not arrive within {BODY_TIMEOUT_SECONDS} s "
+                                   f"({length} bytes announced).") from None
+        finally:
+            self.connection.settimeout(None)
+        if len(body) < length:
+            raise MalformedRequest(400, "IncompleteBody", f"The body ended after {len(body)} of {length} bytes.")
+        return body
+
+    def _reject(self, error):
+        """Answer a request that could not be parsed, and close the connection (its framing cannot be trusted)."""
+        self.close_connection = True
+        payload = encode_body({"RequestId": str(uuid.uuid4()).upper(), "Code": error.code, "Message": error.message})
+        self.send_response(error.status)
+        self.send_header("Content-Type", "application/json;charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
+
     def _handle(self):
-        url = urlsplit(self.path)
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]},{value.strip()}" if key in headers else value.strip()
-        if url.path.startswith("/_emulator/"):
-            response = self.emulator.handle_admin(self.command, url.path[len("/_emulator/"):].strip("/"), query,
-                                                  body)
-        else:
-            response = self.emulator.handle_api(self.command, url.path or "/", query, headers, body)
+        try:
+            url = urlsplit(self.path)
+            query = parse_form(url.query, "query string")
+            body = self._read_body()
+            headers = {}
+            for name, value in self.headers.items():
+                key = name.lower()
+                headers[key] = f"{headers[key]},{value.strip()}" if key in headers else value.strip()
+            if url.path.startswith("/_emulator/"):
+                response = self.emulator.handle_admin(self.command, url.path[len("/_emulator/"):].strip("/"), query,
+                                                      body, headers)
+            else:
+                response = self.emulator.handle_api(self.command, url.path or "/", query, headers, body)
+        except MalformedRequest as error:
+            self._reject(error)
+            return
         if response.drop:
             # A lost reply: the action happened, the client sees the connection close without an answer.
             self.close_connection = True

@@ -14,12 +14,16 @@ from alicloud_emulator import Emulator
 from .emu_helpers import DEBIAN_IMAGE, LegacyApi, build_network
 
 NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+# The admin token the command gets through its environment (start_cli), as scripts/local-cloud.sh passes it.
+CLI_ADMIN_TOKEN = "cli-admin-token-" + "x" * 16
 
 
-def admin(url, route, method="GET", document=None):
+def admin(url, route, method="GET", document=None, token=CLI_ADMIN_TOKEN):
     data = json.dumps(document).encode() if document is not None else None
-    request = urllib.request.Request(f"{url}/_emulator/{route}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = "Bearer " + token
+    request = urllib.request.Request(f"{url}/_emulator/{route}", data=data, method=method, headers=headers)
     with NO_PROXY_OPENER.open(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -39,7 +43,7 @@ def start_cli(tmp_path):
     processes = []
 
     def start(*extra):
-        env = dict(os.environ, ALICLOUD_EMULATOR_SECRET="cli-secret")
+        env = dict(os.environ, ALICLOUD_EMULATOR_SECRET="cli-secret", ALICLOUD_EMULATOR_ADMIN_TOKEN=CLI_ADMIN_TOKEN)
         process = subprocess.Popen(
             [sys.executable, "-m", "alicloud_emulator", "--port", "0", "--access-key-id", "LTAIcli",
              "--clock-speed", "100", *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -97,6 +101,51 @@ def test_cli_serves_the_sdks_and_the_admin_endpoint(start_cli):
     assert admin(served.url, "resources")["vpcs"] == []
     assert "cli-secret" not in json.dumps(admin(served.url, "requests"))
     stop(process)
+
+
+def test_admin_endpoint_needs_the_token(start_cli):
+    served = start_cli()[1]
+    for token in (None, "wrong-token", CLI_ADMIN_TOKEN[:-1]):
+        for route, method, document in (("requests", "GET", None), ("reset", "POST", {}), ("health", "GET", None),
+                                        ("faults", "POST", {"kind": "internal"})):
+            with pytest.raises(urllib.error.HTTPError) as caught:
+                admin(served.url, route, method, document, token=token)
+            assert caught.value.code == 401, (route, token)
+            assert caught.value.headers["WWW-Authenticate"] == "Bearer"
+    # Nothing the refused calls asked for happened.
+    assert admin(served.url, "faults")["faults"] == []
+    assert admin(served.url, "health")["status"] == "ok"
+
+
+def test_cli_keeps_a_generated_token_in_a_private_file(tmp_path):
+    env = {key: value for key, value in os.environ.items() if key != "ALICLOUD_EMULATOR_ADMIN_TOKEN"}
+    env["ALICLOUD_EMULATOR_SECRET"] = "cli-secret"
+    token_file = tmp_path / "admin-token"
+    argv = [sys.executable, "-m", "alicloud_emulator", "--port", "0", "--access-key-id", "LTAIcli",
+            "--admin-token-file", str(token_file)]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = process.stdout.readline().strip()[len("listening on "):]
+        assert process.stdout.readline().strip() == "admin token file: %s" % token_file
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert len(token) >= 32
+        # The token is on no command line: not in the emulator's own argv.
+        with open("/proc/%d/cmdline" % process.pid, "rb") as handle:
+            assert token.encode() not in handle.read()
+        assert admin(url, "health", token=token)["status"] == "ok"
+    finally:
+        stop(process)
+    # A second start reads the same file; one readable by others is refused.
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        url = process.stdout.readline().strip()[len("listening on "):]
+        assert admin(url, "health", token=token)["status"] == "ok"
+    finally:
+        stop(process)
+    token_file.chmod(0o644)
+    refused = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=60)
+    assert refused.returncode == 2 and "readable by others" in refused.stderr
 
 
 def test_admin_rejects_bad_input(start_cli):

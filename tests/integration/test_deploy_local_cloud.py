@@ -1,9 +1,14 @@
 """playbooks/deploy.yml end to end on the local cloud: ECS instances are systemd containers with sshd and RDS is a real
-PostgreSQL container, behind the API emulator. Then the real MLflow client, a no-change re-run, and destroy."""
+PostgreSQL container, behind the API emulator. With the defaults the server speaks https only, with a self-signed
+certificate whose PEM and SHA-256 fingerprint the deploy prints. Then the real MLflow client over https, a no-change
+re-run, and destroy."""
+import hashlib
 import json
 import os
 import re
 import secrets
+import socket
+import ssl
 import subprocess
 import time
 
@@ -76,9 +81,28 @@ def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
 
     first = run_playbook("playbooks/deploy.yml", extra_vars=deployment, env=env, inventory=INVENTORY)
     assert first.rc == 0, _tail(first)
-    match = re.search(r"MLflow is running: (http://[0-9.]+:5000)", first.stdout)
+    match = re.search(r"MLflow is running: (https://([0-9.]+):443)", first.stdout)
     assert match, _tail(first)
-    url = match.group(1)
+    url, address = match.group(1), match.group(2)
+    assert "SECURITY" not in first.stdout + first.stderr, _tail(first)
+
+    # TLS by default: the certificate the host made is fetched and printed, with its SHA-256 fingerprint.
+    cert_path = secrets_dir / "mlflow-server.crt"
+    pem = cert_path.read_text(encoding="utf-8")
+    assert "export MLFLOW_TRACKING_SERVER_CERT_PATH=%s" % cert_path in first.stdout, _tail(first)
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+    fingerprint = ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+    assert "SHA-256 fingerprint: " + fingerprint in first.stdout, _tail(first)
+    assert pem.splitlines()[1] in first.stdout
+    # ... and it is what the server presents.
+    served = ssl.get_server_certificate((address, 443))
+    assert hashlib.sha256(ssl.PEM_cert_to_DER_cert(served)).hexdigest().upper() == digest
+    # Only SSH and https are open, and MLflow's own clear-text port does not answer from outside.
+    group = emulator.resources()["security_groups"][0]
+    ports = sorted({rule["PortRange"] for rule in group["permissions"] if rule["Direction"] == "ingress"})
+    assert ports == ["22/22", "443/443"], ports
+    with pytest.raises(OSError):
+        socket.create_connection((address, 5000), timeout=5).close()
     admin_password_file = secrets_dir / "admin-password"
     assert oct(admin_password_file.stat().st_mode & 0o777) == "0o600"
     admin_password = admin_password_file.read_text(encoding="utf-8").strip()
@@ -88,7 +112,7 @@ def test_deploy_use_redeploy_destroy(local_cloud, run_playbook, tmp_path):
     assert len(instances) == 1
     assert url.split("//")[1].split(":")[0] == instances[0]["public_ip"]
 
-    exercise_tracking_server(url, "admin", admin_password, tmp_path)
+    exercise_tracking_server(url, "admin", admin_password, tmp_path, cert_path=cert_path)
 
     second = run_playbook("playbooks/deploy.yml", extra_vars=deployment, env=env, inventory=INVENTORY)
     assert second.rc == 0, _tail(second)

@@ -397,7 +397,7 @@ def test_interrupted_runs_converge_then_destroy_leaves_nothing(alicloud_emulator
     final = DeployRun("playbooks/deploy.yml", vars_file, env)
     assert final.finish() == 0, final.tail(150)
     url = next((line.split("MLflow is running: ")[1].strip().strip('",') for line in final.lines
-                if "MLflow is running: http://" in line), None)
+                if "MLflow is running: https://" in line), None)
     assert url, final.tail()
 
     resources = emulator.resources()
@@ -417,7 +417,7 @@ def test_interrupted_runs_converge_then_destroy_leaves_nothing(alicloud_emulator
     assert all(answer["current"] == head for answer in answers), answers
     assert [answer["before"] for answer in answers if not answer["upgraded"]] == [head], answers
     admin_password = (secrets_dir / "admin-password").read_text(encoding="utf-8").strip()
-    exercise_tracking_server(url, "admin", admin_password, tmp_path)
+    exercise_tracking_server(url, "admin", admin_password, tmp_path, cert_path=secrets_dir / "mlflow-server.crt")
 
     again = DeployRun("playbooks/deploy.yml", vars_file, env)
     assert again.finish() == 0, again.tail(150)

@@ -123,7 +123,7 @@ def test_good_tls_settings_pass_and_keep_the_key_hidden(tmp_path):
     assert "Check the TLS front end's ports and limits" in out
     assert "TlsKeyMaterialThatMustNeverBePrinted0123" not in out
     # Off, the TLS settings are not checked (nothing uses them).
-    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_port=5000))
+    rc, out = run_validation(tmp_path, dict(GOOD, mlflow_server_tls_enabled=False, mlflow_server_tls_port=5000))
     assert rc == 0, out
 
 

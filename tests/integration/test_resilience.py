@@ -16,7 +16,7 @@ RECOVERY_SECONDS = 300
 
 def _write_run(deployment, experiment_name, tag):
     """A tracking write through the real client: a run with a param, a metric and a tag. Returns the run id."""
-    with tracking_session(deployment.url, "admin", deployment.admin_password) as mlflow:
+    with tracking_session(deployment.url, "admin", deployment.admin_password, deployment.cert_path) as mlflow:
         client = mlflow.MlflowClient()
         experiment = client.get_experiment_by_name(experiment_name)
         experiment_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name)
@@ -84,7 +84,7 @@ def test_keeps_serving_after_postgresql_restart(local_deployment):  # pylint: di
         except Exception as error:  # pylint: disable=broad-exception-caught
             failures.append("%s: %s" % (tag, str(error)[:300]))
     assert not failures, failures
-    with tracking_session(deployment.url, "admin", deployment.admin_password) as mlflow:
+    with tracking_session(deployment.url, "admin", deployment.admin_password, deployment.cert_path) as mlflow:
         client = mlflow.MlflowClient()
         for run_id in written:
             assert client.get_run(run_id).data.metrics == {"value": 1.0}
@@ -104,7 +104,8 @@ def test_host_reboot_loses_no_run_metric_artifact_or_model(local_deployment, tmp
     deployment = local_deployment
     assert deployment.wait_healthy(timeout=RECOVERY_SECONDS) is not None
     (tmp_path / "before").mkdir()
-    created = exercise_tracking_server(deployment.url, "admin", deployment.admin_password, tmp_path / "before")
+    created = exercise_tracking_server(deployment.url, "admin", deployment.admin_password, tmp_path / "before",
+                                       deployment.cert_path)
     booted_before = _host_started_at(deployment)
     server_started_before = _server_started_at(deployment)
 
@@ -118,7 +119,7 @@ def test_host_reboot_loses_no_run_metric_artifact_or_model(local_deployment, tmp
 
     workdir = tmp_path / "after"
     workdir.mkdir()
-    with tracking_session(deployment.url, "admin", deployment.admin_password) as mlflow:
+    with tracking_session(deployment.url, "admin", deployment.admin_password, deployment.cert_path) as mlflow:
         client = mlflow.MlflowClient()
         run = client.get_run(created["run_id"])
         assert run.info.status == "FINISHED"

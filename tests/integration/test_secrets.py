@@ -125,3 +125,23 @@ def test_controller_keeps_only_the_admin_password_file(local_deployment):  # pyl
     password_file = os.path.join(deployment.secrets_dir, "admin-password")
     assert holders == {password_file: ["MLflow admin password"]}, holders
     assert oct(os.stat(password_file).st_mode & 0o777) == "0o600"
+
+
+def test_no_password_crosses_the_network_in_clear_text_by_default(local_deployment):  # pylint: disable=redefined-outer-name
+    """The deployment used deploy.yml's defaults: https only; MLflow's own HTTP port listens on loopback alone."""
+    import socket  # pylint: disable=import-outside-toplevel
+
+    deployment = local_deployment
+    assert deployment.url.startswith("https://") and deployment.fingerprint, deployment.url
+    address = deployment.url.split("//")[1].rsplit(":", 1)[0]
+    with pytest.raises(OSError):
+        socket.create_connection((address, 5000), timeout=5).close()
+    # /proc/net/tcp: local address as hex IP:port, state 0A = LISTEN; 0100007F:1388 is 127.0.0.1:5000.
+    table = deployment.host("cat", "/proc/net/tcp", "/proc/net/tcp6", check=False).stdout
+    listeners = {fields[1] for fields in (line.split() for line in table.splitlines()[1:])
+                 if len(fields) > 3 and fields[3] == "0A" and fields[1].endswith(":1388")}
+    assert listeners == {"0100007F:1388"}, table
+    group = deployment.emulator.resources()["security_groups"][0]
+    ports = sorted({rule["PortRange"] for rule in group["permissions"] if rule["Direction"] == "ingress"})
+    assert ports == ["22/22", "443/443"], ports
+    assert "SECURITY" not in deployment.run.stdout + deployment.run.stderr

@@ -1,15 +1,17 @@
-"""playbooks/deploy.yml with the TLS front end on the local cloud (ECS hosts are systemd containers, RDS a real
-PostgreSQL container): the security group opens SSH and 443 only, MLflow's own port is closed from outside, the
-verify step and the real MLflow client go over https trusting the self-signed certificate deploy.yml fetched, the web
-UI works in a real browser that trusts that certificate, and a re-run changes nothing.
+"""playbooks/deploy.yml with the TLS front end (the default) and a server DNS name on the local cloud (ECS hosts are
+systemd containers, RDS a real PostgreSQL container): the security group opens SSH and 443 only, MLflow's own port is
+closed from outside, the deploy's checks reach the address the deploy found and check the certificate for the name
+(which resolves nowhere: a check that looked it up would fail), the real MLflow client goes over https trusting the
+self-signed certificate deploy.yml fetched, the web UI works in a real browser that trusts that certificate, and a
+re-run changes nothing.
 
 One deployment (`tls_deployment`, module scope) serves every test here; it is destroyed when the module ends.
 """
 import json
 import os
-import re
 import secrets
 import socket
+import ssl
 from dataclasses import dataclass
 
 import pytest
@@ -25,6 +27,7 @@ RAM_POLICY = os.path.join(ROOT, "policies", "computenest-mlflow-ram-policy.json"
 USERS = "198.18.0.0/15"
 # Kept after the run (tests/output/ is not tracked): one screenshot per UI page, to look at when a page fails.
 UI_SCREENSHOTS = os.path.join(ROOT, "tests", "output", "ui-browser")
+SERVER_NAME = "mlflow.tls-test.invalid"
 
 
 def _tail(run, lines=150):
@@ -70,6 +73,8 @@ def tls_deployment_fixture(tmp_path_factory):
         "alicloud_infra_ssh_allowed_cidrs": [USERS],
         "alicloud_infra_mlflow_allowed_cidrs": [USERS],
         "mlflow_server_tls_enabled": True,
+        # .invalid never resolves (RFC 6761): the deploy must not connect to it, only name-check against it.
+        "mlflow_deploy_server_name": SERVER_NAME,
         "mlflow_deploy_secrets_dir": str(secrets_dir),
         "mlflow_deploy_approve_cost": True,
     }
@@ -77,10 +82,12 @@ def tls_deployment_fixture(tmp_path_factory):
         first = run_playbook("playbooks/deploy.yml", extra_vars=extra_vars, env=env, inventory=INVENTORY,
                              timeout=2400)
         assert first.rc == 0, _tail(first)
-        match = re.search(r"MLflow is running: (https://([0-9.]+):443)", first.stdout)
-        assert match, _tail(first)
+        assert "MLflow is running: https://%s:443" % SERVER_NAME in first.stdout, _tail(first)
+        instances = emulator.resources()["instances"]
+        assert len(instances) == 1, instances
+        address = instances[0]["public_ip"]
         admin_password = (secrets_dir / "admin-password").read_text(encoding="utf-8").strip()
-        yield TlsDeployment(emulator, env, extra_vars, first, match.group(1), match.group(2),
+        yield TlsDeployment(emulator, env, extra_vars, first, "https://%s:443" % address, address,
                             secrets_dir / "mlflow-server.crt", secrets_dir, admin_password)
     finally:
         try:
@@ -98,6 +105,12 @@ def test_deploy_with_tls_front_end(tls_deployment, tmp_path, monkeypatch):
     first, cert_path = deployment.first, deployment.cert_path
     assert "export MLFLOW_TRACKING_SERVER_CERT_PATH=%s" % cert_path in first.stdout, _tail(first)
     assert cert_path.read_text(encoding="utf-8").startswith("-----BEGIN CERTIFICATE-----")
+    # The self-signed certificate names the server name and the address: a client may use either.
+    context = ssl.create_default_context(cafile=str(cert_path))
+    with socket.create_connection((deployment.address, 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=SERVER_NAME) as tls:
+            names = [value for _kind, value in tls.getpeercert()["subjectAltName"]]
+    assert SERVER_NAME in names and deployment.address in names, names
 
     group = deployment.emulator.resources()["security_groups"][0]
     rules = sorted((rule["PortRange"], rule["SourceCidrIp"])

@@ -52,7 +52,8 @@ def test_deploy_survey_carries_every_seed_parameter_with_the_playbook_defaults()
     admin = questions["mlflow_server_auth_admin_password"]
     assert (admin["type"], admin["required"], admin["min"], admin["max"]) == ("password", True, 12, 30)
     tls = questions["mlflow_server_tls_enabled"]
-    assert (tls["type"], tls["default"], tls["choices"]) == ("multiplechoice", "false", ["false", "true"])
+    # TLS is the default: plain HTTP only when the survey is answered false.
+    assert (tls["type"], tls["default"], tls["choices"]) == ("multiplechoice", "true", ["false", "true"])
     assert (questions["mlflow_server_tls_port"]["type"], questions["mlflow_server_tls_port"]["default"]) == ("integer", 443)
     assert questions["mlflow_deploy_server_name"]["required"] is False
 

@@ -1,7 +1,9 @@
 """Verify the default scenario: the service as the system sees it, then the real MLflow client against it.
 
-Runs on the controller (molecule's testinfra verifier). `host` is the container; HTTP goes straight to the
-container's bridge address, which is one of the Host headers the role allows.
+Runs on the controller (molecule's testinfra verifier). `host` is the container. With the role's defaults MLflow
+listens on the container's loopback and nginx serves https on 443 with the self-signed certificate the role made:
+clients go to the container's bridge address (one of the Host headers the role allows and of the certificate's
+names), trusting exactly that certificate.
 """
 import json
 import re
@@ -27,10 +29,23 @@ def port(role_vars):
 
 
 @pytest.fixture(scope="module")
-def base_url(host, port):
+def address(host):
     address = host.check_output("ip -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1").strip()
     assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", address), address
-    return f"http://{address}:{port}"
+    return address
+
+
+@pytest.fixture(scope="module")
+def base_url(address):
+    return f"https://{address}:443"
+
+
+@pytest.fixture(scope="module")
+def trust_file(host, tmp_path_factory):
+    """The self-signed certificate, as a client saves it for MLFLOW_TRACKING_SERVER_CERT_PATH."""
+    path = tmp_path_factory.mktemp("trust") / "mlflow-server.crt"
+    path.write_text(host.file("/etc/mlflow/tls/self-signed.crt").content_string)
+    return str(path)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +62,8 @@ def secrets(host, role_vars):
 
 
 @pytest.fixture()
-def admin_env(monkeypatch, role_vars, base_url):
+def admin_env(monkeypatch, role_vars, base_url, trust_file):
+    monkeypatch.setenv("MLFLOW_TRACKING_SERVER_CERT_PATH", trust_file)
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", role_vars["mlflow_server_auth_admin_password"])
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
@@ -101,8 +117,13 @@ def test_server_runs_through_the_tcp_nodelay_launcher_on_uvloop(host):
         assert "uvloop" in host.check_output("cat /proc/%s/maps", pid)
 
 
-def test_port_listens(host, port):
-    assert host.socket(f"tcp://0.0.0.0:{port}").is_listening
+def test_only_https_is_reachable_from_outside(host, port, address):
+    # TLS is the default: MLflow's clear-text port is on loopback only, nginx serves https on 443.
+    assert host.socket(f"tcp://127.0.0.1:{port}").is_listening
+    assert not host.socket(f"tcp://0.0.0.0:{port}").is_listening
+    assert host.socket("tcp://0.0.0.0:443").is_listening
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://{address}:{port}/health", timeout=10)
 
 
 def test_unit_is_hardened(host):
@@ -184,28 +205,28 @@ def test_pool_sizes_fit_under_max_connections(host):
     assert workers * 3 * per_engine <= max_connections - 10
 
 
-def test_health_answers_without_credentials(base_url):
-    response = requests.get(f"{base_url}/health", timeout=10)
+def test_health_answers_without_credentials(base_url, trust_file):
+    response = requests.get(f"{base_url}/health", timeout=10, verify=trust_file)
     assert response.status_code == 200
     assert response.text.strip() == "OK"
 
 
-def test_auth_refuses_anonymous_and_wrong_password(base_url, role_vars):
+def test_auth_refuses_anonymous_and_wrong_password(base_url, trust_file, role_vars):
     url = f"{base_url}/api/2.0/mlflow/experiments/search"
-    assert requests.post(url, json={"max_results": 1}, timeout=10).status_code == 401
-    wrong = requests.post(url, json={"max_results": 1}, auth=("admin", "Wrong-Passw0rd!"), timeout=10)
+    assert requests.post(url, json={"max_results": 1}, timeout=10, verify=trust_file).status_code == 401
+    wrong = requests.post(url, json={"max_results": 1}, auth=("admin", "Wrong-Passw0rd!"), timeout=10, verify=trust_file)
     assert wrong.status_code == 401
     right = requests.post(url, json={"max_results": 1},
-                          auth=("admin", role_vars["mlflow_server_auth_admin_password"]), timeout=10)
+                          auth=("admin", role_vars["mlflow_server_auth_admin_password"]), timeout=10, verify=trust_file)
     assert right.status_code == 200, right.text
 
 
-def test_unknown_host_header_is_refused(base_url, role_vars):
+def test_unknown_host_header_is_refused(base_url, trust_file, role_vars):
     """--allowed-hosts is in force: the same authenticated request fails only because of the Host header."""
     url = f"{base_url}/api/2.0/mlflow/experiments/search?max_results=1"
     auth = ("admin", role_vars["mlflow_server_auth_admin_password"])
-    assert requests.get(url, auth=auth, timeout=10).status_code == 200
-    refused = requests.get(url, auth=auth, headers={"Host": "evil.example"}, timeout=10)
+    assert requests.get(url, auth=auth, timeout=10, verify=trust_file).status_code == 200
+    refused = requests.get(url, auth=auth, headers={"Host": "evil.example"}, timeout=10, verify=trust_file)
     assert refused.status_code == 403
     assert "Invalid Host header" in refused.text
 
@@ -255,3 +276,15 @@ def test_tracking_artifacts_and_registry_with_the_real_client(admin_env, tmp_pat
     loaded = mlflow.pyfunc.load_model(f"models:/{model_name}/1")
     prediction = loaded.predict(pandas.DataFrame({"x": [1, 2]}))
     assert list(prediction["x"]) == [6, 7]
+
+
+def test_systemd_rates_the_unit_ok(host):
+    """`systemd-analyze security` exposure 2.0 or less ("OK"); what stays open is explained in the unit's comments."""
+    report = host.check_output("systemd-analyze security --no-pager %s.service", SERVICE)
+    match = re.search(r"Overall exposure level for %s\.service: ([0-9.]+) (\S+)" % SERVICE, report)
+    assert match, report
+    assert float(match.group(1)) <= 2.0 and match.group(2) == "OK", report
+    unit = host.file(UNIT_FILE).content_string
+    # Every setting still counted against the unit has its reason written next to the hardening block.
+    for open_setting in re.findall(r"^✗ (\w+)=", report, flags=re.MULTILINE):
+        assert open_setting in unit, (open_setting, report)
