@@ -7,7 +7,9 @@ Connects only to --address, the address the deploy found through the cloud's inv
 name nobody verified, is used for nothing but the TLS name check (SNI and the certificate's names) and the Host
 header; it is never looked up. GET /health goes without credentials; only the tracking round trip (find or create an
 experiment, start a run, log a metric, read it back, delete the run) carries the admin's basic-auth header, whose
-password is read from stdin (never an argument). Prints one JSON object; exits 1 naming the step that failed.
+password is read from stdin (never an argument). Last, it times LATENCY_REQUESTS authenticated API calls and as many
+GET /health on one keep-alive connection, as the MLflow client makes them, so a slow server shows on day one.
+Prints one JSON object; exits 1 naming the step that failed.
 """
 import argparse
 import base64
@@ -15,11 +17,13 @@ import http.client
 import json
 import socket
 import ssl
+import statistics
 import sys
 import time
 import urllib.parse
 
 EXPERIMENT = "computenest-deploy-check"
+LATENCY_REQUESTS = 10
 
 
 class PinnedConnection(http.client.HTTPSConnection):
@@ -56,20 +60,26 @@ class Server:
             token = base64.b64encode(("%s:%s" % (options.username, password)).encode("utf-8")).decode("ascii")
             self.authorization = "Basic " + token
 
-    def request(self, method, path, body=None, authenticated=True):
+    def connect(self):
+        """A connection to the found address only (the server name checks the certificate, nothing more)."""
         if self.context is not None:
-            connection = PinnedConnection(self.options.address, self.options.port, self.name, self.context,
-                                          self.options.timeout)
-        else:
-            connection = http.client.HTTPConnection(self.options.address, self.options.port,
-                                                    timeout=self.options.timeout)
+            return PinnedConnection(self.options.address, self.options.port, self.name, self.context,
+                                    self.options.timeout)
+        return http.client.HTTPConnection(self.options.address, self.options.port, timeout=self.options.timeout)
+
+    def headers(self, authenticated):
         headers = {"Host": self.host_header, "Accept": "application/json"}
+        if authenticated and self.authorization:
+            headers["Authorization"] = self.authorization
+        return headers
+
+    def request(self, method, path, body=None, authenticated=True):
+        connection = self.connect()
+        headers = self.headers(authenticated)
         payload = None
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        if authenticated and self.authorization:
-            headers["Authorization"] = self.authorization
         try:
             connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
@@ -132,6 +142,37 @@ def round_trip(server):
     return experiment_id, run_id
 
 
+def _timed(connection, server, path, authenticated):
+    """Milliseconds per GET on one keep-alive connection, after one warm-up; a status other than 200 fails."""
+    samples = []
+    for attempt in range(LATENCY_REQUESTS + 1):
+        started = time.perf_counter()
+        connection.request("GET", path, headers=server.headers(authenticated))
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise CheckFailed("time round trips: GET %s answered %d" % (path.split("?")[0], response.status))
+        if attempt:
+            samples.append((time.perf_counter() - started) * 1000.0)
+    return {"median_ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)}
+
+
+def latency(server):
+    """Round trips as a client sees them: the API call with the admin's credentials (none when the server has no
+    login), and GET /health without any."""
+    path = "/api/2.0/mlflow/experiments/get-by-name?experiment_name=" + urllib.parse.quote(EXPERIMENT)
+    connection = server.connect()
+    try:
+        api = _timed(connection, server, path, authenticated=True)
+        health = _timed(connection, server, "/health", authenticated=False)
+    except (OSError, http.client.HTTPException) as error:
+        raise CheckFailed("time round trips: %s" % error) from error
+    finally:
+        connection.close()
+    return {"requests": LATENCY_REQUESTS, "authenticated": server.authorization is not None, "api": api,
+            "health": health}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--address", required=True, help="the address the deploy found (connect here only)")
@@ -154,11 +195,13 @@ def main(argv=None):
     try:
         wait_healthy(server, options.health_timeout)
         experiment_id, run_id = round_trip(server)
+        timings = latency(server)
     except CheckFailed as error:
         print(json.dumps({"failed": True, "msg": str(error)}))
         return 1
     print(json.dumps({"failed": False, "health": "OK", "connected_to": "%s:%d" % (options.address, options.port),
-                      "server_name": server.name, "experiment_id": experiment_id, "run_id": run_id}))
+                      "server_name": server.name, "experiment_id": experiment_id, "run_id": run_id,
+                      "latency": timings}))
     return 0
 
 

@@ -29,6 +29,7 @@ class RecordingServer:
                         "-addext", "subjectAltName=DNS:%s,IP:127.0.0.1" % NAME], check=True, capture_output=True)
         self.requests = []
         self.sni_names = []
+        self.experiments = {}
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(str(self.cert), str(key))
         context.sni_callback = lambda sock, name, ctx: self.sni_names.append(name)
@@ -65,6 +66,10 @@ class RecordingServer:
                     "/api/2.0/mlflow/runs/get": (200, {"run": {"data": {"metrics": [{"key": "deploy_check"}]}}}),
                     "/api/2.0/mlflow/runs/delete": (200, {}),
                 }
+                if path == "/api/2.0/mlflow/experiments/create":
+                    recorder.experiments[body.get("name")] = "7"
+                if path == "/api/2.0/mlflow/experiments/get-by-name" and recorder.experiments:
+                    answers[path] = (200, {"experiment": {"experiment_id": "7"}})
                 status, answer = answers.get(path, (404, {"error_code": "ENDPOINT_NOT_FOUND"}))
                 if path == "/api/2.0/mlflow/runs/create" and body.get("experiment_id") != "7":
                     status, answer = 400, {"error_code": "INVALID_PARAMETER_VALUE"}
@@ -114,6 +119,12 @@ def test_health_goes_without_credentials_and_only_the_api_calls_carry_them(serve
     # The name is used for the TLS name check (SNI) and the Host header, on a connection to the given address.
     assert set(server.sni_names) == {NAME}
     assert {entry["host"] for entry in server.requests} == {"%s:%d" % (NAME, server.port)}
+    # Last, the round trips it times for the printed latency: one warm-up and ten of each, /health without credentials.
+    latency = result["latency"]
+    assert latency["requests"] == 10 and latency["authenticated"] is True, latency
+    assert 0 < latency["api"]["median_ms"] <= latency["api"]["max_ms"], latency
+    assert [entry["path"] for entry in server.requests[-22:]] == (
+        ["/api/2.0/mlflow/experiments/get-by-name"] * 11 + ["/health"] * 11), paths
 
 
 def test_a_name_the_certificate_does_not_carry_stops_before_any_credential_is_sent(server):
@@ -173,6 +184,8 @@ def test_the_round_trip_against_a_real_mlflow_server(tmp_path):
         assert [run.returncode for run in runs] == [0, 0], results
         assert results[0]["experiment_id"] == results[1]["experiment_id"]
         assert results[0]["run_id"] != results[1]["run_id"]
+        assert all(result["latency"]["authenticated"] is False and result["latency"]["requests"] == 10
+                   for result in results), results
         refused = subprocess.run(base + ["--server-name", "mlflow.elsewhere.invalid"], capture_output=True, text=True,
                                  timeout=300, check=False)
         assert refused.returncode == 1 and "answered 403" in json.loads(refused.stdout)["msg"]
