@@ -12,6 +12,7 @@ import http.client
 import json
 import re
 import secrets
+import ssl
 import time
 import urllib.parse
 
@@ -50,7 +51,12 @@ RESTART_SECONDS = 300
 def _request(deployment, method, path, username, password, body=None):
     """One request on a new connection; returns (status, parsed JSON or text)."""
     parts = urllib.parse.urlsplit(deployment.url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    if parts.scheme == "https":
+        # TLS, the deploy's default: trust exactly the certificate the deploy fetched, as a client does.
+        context = ssl.create_default_context(cafile=deployment.cert_path)
+        connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=60, context=context)
+    else:
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
     headers = {"Authorization": "Basic " + token}
     payload = None
