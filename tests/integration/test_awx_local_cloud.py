@@ -6,6 +6,7 @@ import json
 import os
 import re
 import secrets
+import ssl
 import urllib.request
 from base64 import b64encode
 
@@ -32,7 +33,7 @@ REQUIRED = dict(IDENTITY, alicloud_infra_zone_id="cn-hangzhou-h", alicloud_infra
 RETYPED = dict(REQUIRED, alicloud_infra_ssh_allowed_cidrs=" 198.18.0.0/15,\n",
                alicloud_infra_mlflow_allowed_cidrs="198.18.0.0/15\n198.18.0.0/15", alicloud_infra_mlflow_port=5000,
                alicloud_infra_pay_type="PostPaid", alicloud_infra_prepaid_period_months="1",
-               mlflow_server_tls_enabled="false", mlflow_server_tls_port=443, alicloud_infra_region="cn-hangzhou")
+               mlflow_server_tls_enabled="true", mlflow_server_tls_port=443, alicloud_infra_region="cn-hangzhou")
 
 
 class AwxDeployment:  # pylint: disable=too-few-public-methods
@@ -62,7 +63,10 @@ class AwxDeployment:  # pylint: disable=too-few-public-methods
         token = b64encode(("admin:" + PASSWORDS["mlflow_server_auth_admin_password"]).encode()).decode()
         request = urllib.request.Request(self.url + "/api/2.0/mlflow/experiments/search?max_results=5",
                                          headers={"Authorization": "Basic " + token})
-        with urllib.request.urlopen(request, timeout=20) as response:  # nosec: a container on this machine
+        # TLS by default: trust exactly the certificate the deploy job fetched, as a client would.
+        context = ssl.create_default_context(cafile=os.path.join(self.template_vars["mlflow_deploy_secrets_dir"],
+                                                                 "mlflow-server.crt"))
+        with urllib.request.urlopen(request, timeout=20, context=context) as response:  # nosec: a local container
             return response.status, json.loads(response.read())
 
 
@@ -80,7 +84,7 @@ def deployment_fixture(tmp_path_factory):
     try:
         job = deployment.launch("MLflow - deploy", REQUIRED)
         assert job.rc == 0, _tail(job)
-        match = re.search(r"MLflow is running: (http://[0-9.]+:5000)", job.stdout)
+        match = re.search(r"MLflow is running: (https://[0-9.]+:443)", job.stdout)
         assert match, _tail(job)
         deployment.url = match.group(1)
         yield deployment
@@ -93,7 +97,7 @@ def test_deploy_with_survey_defaults_serves_mlflow_with_the_survey_admin_passwor
     deploy = deployment.jobs[0]
     # The survey's defaults reached the playbook as AWX sends them (text, int, choice text).
     assert deploy.extra_vars["alicloud_infra_mlflow_port"] == 5000
-    assert deploy.extra_vars["mlflow_server_tls_enabled"] == "false"
+    assert deploy.extra_vars["mlflow_server_tls_enabled"] == "true"
     status, body = deployment.health()
     assert status == 200 and "experiments" in body
 
