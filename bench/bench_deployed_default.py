@@ -1,7 +1,7 @@
 """MLflow as users get it: the seed's plain command against the role's deployed default, clients across a network.
 
-    docker-slot .venv/bin/python bench/bench_deployed_default.py                  # plain,role,role-tls; 3 rounds
-    docker-slot .venv/bin/python bench/bench_deployed_default.py --configs plain,role,role-tls,role-noauth
+    .venv/bin/python bench/bench_deployed_default.py                  # plain,role,role-tls; 3 rounds
+    .venv/bin/python bench/bench_deployed_default.py --configs plain,role,role-tls,role-noauth
     .venv/bin/python bench/bench_deployed_default.py --list-configs
 
 Runs as root on this host (network namespaces, nginx). Side by side in one run, interleaved rounds (round 1 runs
