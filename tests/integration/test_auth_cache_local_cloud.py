@@ -75,6 +75,32 @@ def _request(deployment, method, path, username, password, body=None):
         return response.status, text
 
 
+# Run on the host: COUNT GETs straight to MLflow's own port, each on a new connection, so the kernel hands them to
+# whichever worker accepts. Through the TLS front end nginx would reuse its keep-alive upstream connections and the
+# requests would all land on one or two workers. The credentials come on stdin, never in argv.
+_DIRECT_REQUESTS = """
+import base64, http.client, json, sys
+port, path, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+token = base64.b64encode(sys.stdin.readline().rstrip("\\n").encode()).decode()
+statuses = []
+for _ in range(count):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request("GET", path, headers={"Authorization": "Basic " + token})
+    response = connection.getresponse()
+    response.read()
+    statuses.append(response.status)
+    connection.close()
+print(json.dumps(statuses))
+"""
+
+
+def _direct_statuses(deployment, port, path, username, password, count):
+    """Statuses of COUNT requests made on the host to MLflow's own port, each on a new connection."""
+    out = deployment.host(VENV_PYTHON, "-c", _DIRECT_REQUESTS, str(port), path, str(count),
+                          stdin=f"{username}:{password}\n").stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def _journal_cursor(deployment):
     out = deployment.host("journalctl", "-u", "mlflow", "-n", "0", "--show-cursor", "--no-pager").stdout
     match = re.search(r"-- cursor: (\S+)", out)
@@ -128,6 +154,7 @@ def test_burst_verifies_once_per_worker_and_a_changed_password_is_refused_at_onc
     deployment = probed_server
     unit = deployment.host("systemctl", "cat", "mlflow").stdout
     workers = int(re.search(r"--workers (\d+)", unit).group(1))
+    port = int(re.search(r"--port (\d+)", unit).group(1))
     assert workers >= 2, "the deployment must run several workers for the cross-worker half of this test"
     ini = deployment.host("cat", "/etc/mlflow/basic_auth.ini").stdout
     assert re.search(r"^auth_cache_ttl_seconds = [1-9][0-9]*$", ini, re.M), ini
@@ -141,7 +168,7 @@ def test_burst_verifies_once_per_worker_and_a_changed_password_is_refused_at_onc
     try:
         # The burst: the user's first request on each worker verifies, every later one is a cache hit.
         cursor = _journal_cursor(deployment)
-        statuses = [_request(deployment, "GET", path, username, old_password)[0] for _attempt in range(BURST)]
+        statuses = _direct_statuses(deployment, port, path, username, old_password, BURST)
         assert statuses == [200] * BURST
         verified = _verifications_since(deployment, cursor)
         assert verified, "the probe saw no verification: it is not in the server"
@@ -153,8 +180,11 @@ def test_burst_verifies_once_per_worker_and_a_changed_password_is_refused_at_onc
         status, body = _request(deployment, "PATCH", "/api/2.0/mlflow/users/update-password", "admin",
                                 deployment.admin_password, {"username": username, "password": new_password})
         assert status == 200, body
-        refused = [_request(deployment, "GET", path, username, old_password)[0] for _attempt in range(AFTER_CHANGE)]
+        refused = _direct_statuses(deployment, port, path, username, old_password, AFTER_CHANGE)
         assert refused == [401] * AFTER_CHANGE, refused
+        assert _direct_statuses(deployment, port, path, username, new_password, 1) == [200]
+        # And through the front end users reach (TLS by default): the old password refused, the new one served.
+        assert _request(deployment, "GET", path, username, old_password)[0] == 401
         assert _request(deployment, "GET", path, username, new_password)[0] == 200
     finally:
         _request(deployment, "DELETE", "/api/2.0/mlflow/users/delete", "admin", deployment.admin_password,
